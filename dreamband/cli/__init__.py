@@ -1,0 +1,1 @@
+"""The ``dreamband`` command line: one entry point, one module per subcommand."""

@@ -1,0 +1,73 @@
+"""Where dreamband finds data, dataset manifests, pipelines and shipped models."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = [
+    "DATA_ENV",
+    "data_dir",
+    "manifests_dir",
+    "models_dir",
+    "pipelines_dir",
+    "shared_data_dir",
+]
+
+#: Environment variable naming the data folder (CI points it at ``../shared/data``).
+DATA_ENV = "DREAMBAND_DATA"
+
+_PKG = Path(__file__).resolve().parent
+
+
+def data_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """Resolve the data folder: ``explicit`` -> ``$DREAMBAND_DATA`` -> the user data folder.
+
+    Parameters
+    ----------
+    explicit : path, optional
+        A folder given on the command line (``--data-dir``).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (not created here).
+    """
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return Path(env).expanduser()
+    import pooch
+
+    return Path(pooch.os_cache("dreamband"))
+
+
+def shared_data_dir() -> Path | None:
+    """The folder of real recordings named by ``$DREAMBAND_DATA``, or None when unset/missing."""
+    env = os.environ.get(DATA_ENV)
+    if env and Path(env).is_dir():
+        return Path(env)
+    return None
+
+
+def _packaged_or_source(name_in_pkg: str, name_in_repo: str) -> Path:
+    packaged = _PKG / name_in_pkg
+    if packaged.is_dir():
+        return packaged
+    return _PKG.parent / name_in_repo
+
+
+def manifests_dir() -> Path:
+    """Folder holding the dataset manifests (``datasets/`` in the repository)."""
+    return _packaged_or_source("_datasets", "datasets")
+
+
+def pipelines_dir() -> Path:
+    """Folder holding the shipped pipeline files (``pipelines/`` in the repository)."""
+    return _packaged_or_source("_pipelines", "pipelines")
+
+
+def models_dir() -> Path:
+    """Folder holding the shipped text models and their JSON sidecars."""
+    return _PKG / "models"
