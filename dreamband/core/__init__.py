@@ -1,5 +1,6 @@
 """Core types shared by every layer of dreamband: stages, hypnograms, recordings, REM periods."""
 
+from dreamband.core.beats import BeatSeries
 from dreamband.core.hypnogram import Hypnogram
 from dreamband.core.periods import RemPeriod
 from dreamband.core.recording import Channel, Recording
@@ -8,6 +9,7 @@ from dreamband.core.stages import FIVE_CLASS, THREE_CLASS, SleepStage, WearableS
 __all__ = [
     "FIVE_CLASS",
     "THREE_CLASS",
+    "BeatSeries",
     "Channel",
     "Hypnogram",
     "Recording",

@@ -142,11 +142,14 @@ class Hypnogram:
         start = max(0, int(start))
         stop = min(self.n_epochs, int(stop))
         shift = start * self.epoch_length
+        start_time = self.start_time
+        if start_time is not None:
+            start_time = start_time + timedelta(seconds=shift)
         return replace(
             self,
             stages=self.stages[start:stop],
             offset=self.offset + shift,
-            start_time=None if self.start_time is None else self.start_time + timedelta(seconds=shift),
+            start_time=start_time,
             probabilities=None if self.probabilities is None else self.probabilities[start:stop],
         )
 
@@ -165,5 +168,5 @@ class Hypnogram:
         sleep = np.flatnonzero(self.stages > 0)
         if sleep.size == 0:
             raise ValueError(f"hypnogram {self.source or ''} has no sleep epoch to crop around")
-        pad = int(round(margin / self.epoch_length))
+        pad = round(margin / self.epoch_length)
         return self.slice_epochs(sleep[0] - pad, sleep[-1] + 1 + pad)

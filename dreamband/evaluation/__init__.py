@@ -1,0 +1,1 @@
+"""Evaluation: agreement metrics and subject-wise cross-validation."""

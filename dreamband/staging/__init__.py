@@ -1,0 +1,1 @@
+"""Sleep staging: EEG engines (rules, model) and the heart-rate stager behind one API."""

@@ -1,0 +1,66 @@
+"""Metrics against hand-computed confusion matrices and an independent implementation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dreamband.evaluation.metrics import (
+    classification_report,
+    cohen_kappa,
+    confusion_matrix,
+    format_report,
+)
+
+LABELS = [0, 1, 2]
+NAMES = ["W", "NREM", "REM"]
+
+
+def test_confusion_matrix_matches_hand_count_and_ignores_unscored() -> None:
+    y_true = [0, 0, 1, 1, 1, 2, 2, -1]
+    y_pred = [0, 1, 1, 1, 2, 2, 0, 2]
+    cm = confusion_matrix(y_true, y_pred, LABELS)
+    assert cm.tolist() == [[1, 1, 0], [0, 2, 1], [1, 0, 1]]
+
+
+def test_kappa_and_f1_match_hand_computation() -> None:
+    y_true = [0, 0, 1, 1, 1, 2, 2]
+    y_pred = [0, 1, 1, 1, 2, 2, 0]
+    # po = 4/7; row sums (2,3,2), column sums (2,3,2): pe = (4+9+4)/49 = 17/49
+    po, pe = 4 / 7, 17 / 49
+    rep = classification_report(y_true, y_pred, LABELS, NAMES)
+    assert rep["kappa"] == pytest.approx((po - pe) / (1 - pe))
+    assert rep["accuracy"] == pytest.approx(po)
+    # F1 W: tp 1, support 2, predicted 2 -> 0.5 ; NREM: 2*2/(3+3) ; REM: 2*1/(2+2)
+    assert rep["f1"] == pytest.approx({"W": 0.5, "NREM": 2 / 3, "REM": 0.5})
+    assert rep["macro_f1"] == pytest.approx((0.5 + 2 / 3 + 0.5) / 3)
+    assert rep["n"] == 7
+    text = format_report(rep, "demo")
+    assert "kappa 0.3" in text and "REM" in text
+
+
+def test_perfect_agreement_gives_kappa_one() -> None:
+    y = [0, 1, 2, 1, 0]
+    assert cohen_kappa(y, y, LABELS) == pytest.approx(1.0)
+
+
+def test_length_mismatch_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="differ in length: 3 vs 2"):
+        cohen_kappa([0, 1, 2], [0, 1], LABELS)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2)), min_size=2, max_size=80),
+)
+def test_kappa_agrees_with_scikit_learn(pairs: list[tuple[int, int]]) -> None:
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    y_true = np.array([a for a, _ in pairs])
+    y_pred = np.array([b for _, b in pairs])
+    ours = cohen_kappa(y_true, y_pred, LABELS)
+    ref = sklearn_metrics.cohen_kappa_score(y_true, y_pred, labels=LABELS)
+    if np.isnan(ref):
+        return
+    assert ours == pytest.approx(ref, abs=1e-12)
