@@ -1,0 +1,1 @@
+"""Declarative pipelines: schema validation of pipeline files and the runners they start."""
