@@ -1,0 +1,264 @@
+"""Result tables as a partitioned Parquet dataset with documented, versioned schemas.
+
+Layout under an output folder ``OUT``::
+
+    OUT/epochs/night=<night>/part-0.parquet
+    OUT/rem_periods/night=<night>/part-0.parquet
+    OUT/nights/night=<night>/part-0.parquet
+    OUT/group_windows/session=<session>/part-0.parquet
+    OUT/errors/night=<night>/part-0.parquet
+    OUT/_done/<night>.json          # written last: the night is complete
+
+Hive-style partitions, so pyarrow (``pyarrow.dataset.dataset(OUT / "epochs",
+partitioning="hive")``), pandas, polars and DuckDB
+(``read_parquet('OUT/epochs/*/*.parquet', hive_partitioning=true)``) open them directly.
+A night is written atomically: its files go to a private temporary folder first and are
+renamed into place, then the ``_done`` marker (content hash and model version, used to skip
+finished nights on a re-run) is written. A crash leaves no half-written partition.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dreamband.core.hypnogram import Hypnogram
+from dreamband.core.periods import RemPeriod
+
+__all__ = [
+    "SCHEMAS",
+    "SCHEMA_VERSION",
+    "epochs_table",
+    "is_done",
+    "night_key",
+    "read_table",
+    "rem_periods_table",
+    "write_night",
+    "write_table_partition",
+]
+
+#: Version of the table schemas, stored in every file's metadata.
+SCHEMA_VERSION = "1"
+
+_PROB_COLUMNS = ("p_W", "p_N1", "p_N2", "p_N3", "p_NREM", "p_REM")
+
+#: Column schemas of the result tables (partition columns are not stored in the files).
+SCHEMAS: dict[str, pa.Schema] = {
+    "epochs": pa.schema(
+        [
+            ("participant", pa.string()),
+            ("epoch", pa.int32()),
+            ("onset_s", pa.float64()),
+            ("start_time", pa.timestamp("ms")),
+            ("duration_s", pa.float32()),
+            ("scheme", pa.string()),
+            ("stage", pa.string()),
+            ("stage_code", pa.int8()),
+            *[(c, pa.float32()) for c in _PROB_COLUMNS],
+        ]
+    ),
+    "rem_periods": pa.schema(
+        [
+            ("participant", pa.string()),
+            ("cycle", pa.int16()),
+            ("start_s", pa.float64()),
+            ("end_s", pa.float64()),
+            ("duration_s", pa.float64()),
+            ("eye_movements", pa.int32()),
+            ("density_per_min", pa.float32()),
+            ("confidence", pa.float32()),
+        ]
+    ),
+    "errors": pa.schema(
+        [
+            ("source", pa.string()),
+            ("step", pa.string()),
+            ("error", pa.string()),
+        ]
+    ),
+}
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def night_key(text: str) -> str:
+    """A partition-safe night identifier (letters, digits, ``._-``; others become ``_``)."""
+    key = _SAFE.sub("_", text).strip("._")
+    if not key:
+        raise ValueError(f"cannot build a night identifier from {text!r}")
+    return key
+
+
+def epochs_table(hyp: Hypnogram, participant: str) -> pa.Table:
+    """The ``epochs`` rows of one hypnogram (one row per epoch)."""
+    n = hyp.n_epochs
+    cols: dict[str, Any] = {
+        "participant": pa.array([participant] * n, pa.string()),
+        "epoch": pa.array(np.arange(n, dtype=np.int32)),
+        "onset_s": pa.array(hyp.onsets.astype(np.float64)),
+        "start_time": _start_times(hyp),
+        "duration_s": pa.array(np.full(n, hyp.epoch_length, dtype=np.float32)),
+        "scheme": pa.array([hyp.scheme] * n, pa.string()),
+        "stage": pa.array(hyp.labels(), pa.string()),
+        "stage_code": pa.array(hyp.stages.astype(np.int8)),
+    }
+    probs = {f"p_{c.label}": None for c in hyp.classes}
+    if hyp.probabilities is not None:
+        for j, c in enumerate(hyp.classes):
+            probs[f"p_{c.label}"] = hyp.probabilities[:, j].astype(np.float32)
+    for name in _PROB_COLUMNS:
+        values = probs.get(name)
+        cols[name] = pa.nulls(n, pa.float32()) if values is None else pa.array(values)
+    return pa.table(cols, schema=SCHEMAS["epochs"])
+
+
+def _start_times(hyp: Hypnogram) -> pa.Array:
+    n = hyp.n_epochs
+    if hyp.start_time is None:
+        return pa.nulls(n, pa.timestamp("ms"))
+    base = np.datetime64(hyp.start_time.replace(tzinfo=None), "ms")
+    steps = (np.arange(n) * hyp.epoch_length * 1000).astype("timedelta64[ms]")
+    return pa.array(base + steps, pa.timestamp("ms"))
+
+
+def rem_periods_table(periods: Sequence[RemPeriod], participant: str) -> pa.Table:
+    """The ``rem_periods`` rows of one night."""
+    rows = list(periods)
+    return pa.table(
+        {
+            "participant": pa.array([participant] * len(rows), pa.string()),
+            "cycle": pa.array([p.cycle for p in rows], pa.int16()),
+            "start_s": pa.array([p.start for p in rows], pa.float64()),
+            "end_s": pa.array([p.end for p in rows], pa.float64()),
+            "duration_s": pa.array([p.duration for p in rows], pa.float64()),
+            "eye_movements": pa.array([p.eye_movements for p in rows], pa.int32()),
+            "density_per_min": pa.array([p.density for p in rows], pa.float32()),
+            "confidence": pa.array([p.confidence for p in rows], pa.float32()),
+        },
+        schema=SCHEMAS["rem_periods"],
+    )
+
+
+def _with_meta(table: pa.Table, name: str) -> pa.Table:
+    meta = dict(table.schema.metadata or {})
+    meta[b"dreamband.table"] = name.encode()
+    meta[b"dreamband.schema_version"] = SCHEMA_VERSION.encode()
+    return table.replace_schema_metadata(meta)
+
+
+def write_table_partition(
+    out: str | os.PathLike, name: str, partition: tuple[str, str], table: pa.Table
+) -> Path:
+    """Write one partition of one table atomically (temporary file, then rename).
+
+    Parameters
+    ----------
+    out : path
+        The dataset folder.
+    name : str
+        Table name (``epochs``, ``nights``, ``group_windows``, ...).
+    partition : (str, str)
+        Partition column and value, e.g. ``("night", "SC4001")``.
+    table : pyarrow.Table
+        The rows.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    col, value = partition
+    folder = Path(out) / name / f"{col}={night_key(value)}"
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / "part-0.parquet"
+    tmp = folder / f".part-0.parquet.{uuid.uuid4().hex}.tmp"
+    try:
+        pq.write_table(_with_meta(table, name), tmp)
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return final
+
+
+def write_night(
+    out: str | os.PathLike,
+    night: str,
+    tables: Mapping[str, pa.Table],
+    marker: Mapping[str, Any],
+) -> None:
+    """Write every table of one night, then its ``_done`` marker.
+
+    Files are first written to a private staging folder inside ``out`` and then renamed
+    into their partitions; the marker comes last, so a night without a marker is
+    incomplete and will be redone (its partial files are replaced).
+
+    Parameters
+    ----------
+    out : path
+        The dataset folder.
+    night : str
+        Night identifier (made partition-safe with :func:`night_key`).
+    tables : mapping
+        Table name -> rows of this night.
+    marker : mapping
+        JSON-serialisable facts about the finished night (content hash, model version,
+        source), compared by :func:`is_done` on the next run.
+    """
+    out = Path(out)
+    key = night_key(night)
+    stage = out / ".staging" / f"{key}.{uuid.uuid4().hex}"
+    stage.mkdir(parents=True)
+    try:
+        staged = []
+        for name, table in tables.items():
+            path = stage / f"{name}.parquet"
+            pq.write_table(_with_meta(table, name), path)
+            staged.append((name, path))
+        for name, path in staged:
+            folder = out / name / f"night={key}"
+            folder.mkdir(parents=True, exist_ok=True)
+            os.replace(path, folder / "part-0.parquet")
+        done = out / "_done"
+        done.mkdir(exist_ok=True)
+        tmp = done / f".{key}.json.tmp"
+        tmp.write_text(json.dumps(dict(marker), sort_keys=True, default=str), encoding="utf-8")
+        os.replace(tmp, done / f"{key}.json")
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def is_done(out: str | os.PathLike, night: str, marker: Mapping[str, Any]) -> bool:
+    """True when ``night`` was finished with the same marker (hash, model version, ...)."""
+    path = Path(out) / "_done" / f"{night_key(night)}.json"
+    if not path.is_file():
+        return False
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    expected = json.loads(json.dumps(dict(marker), sort_keys=True, default=str))
+    return saved == expected
+
+
+def read_table(out: str | os.PathLike, name: str) -> pa.Table:
+    """Read one result table of a dataset folder, partition column included."""
+    import pyarrow.dataset as ds
+
+    folder = Path(out) / name
+    parts = sorted(folder.glob("*=*/part-0.parquet")) if folder.is_dir() else []
+    if not parts:
+        return pa.table({})
+    column = parts[0].parent.name.split("=", 1)[0]
+    partitioning = ds.partitioning(pa.schema([(column, pa.string())]), flavor="hive")
+    return ds.dataset(parts, format="parquet", partitioning=partitioning,
+                      partition_base_dir=str(folder)).to_table()
