@@ -21,6 +21,8 @@ from dreamband.errors import DreambandError
 COMMANDS: tuple[str, ...] = (
     "info",
     "fetch",
+    "batch",
+    "run",
 )
 
 

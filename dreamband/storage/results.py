@@ -79,6 +79,43 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("confidence", pa.float32()),
         ]
     ),
+    "nights": pa.schema(
+        [
+            ("participant", pa.string()),
+            ("source", pa.string()),
+            ("kind", pa.string()),
+            ("scheme", pa.string()),
+            ("hypnogram_source", pa.string()),
+            ("start_time", pa.timestamp("ms")),
+            ("in_bed_start_s", pa.float64()),
+            ("in_bed_end_s", pa.float64()),
+            ("n_epochs", pa.int32()),
+            ("rem_cycles", pa.int32()),
+            ("rem_density_per_min", pa.float64()),
+            *[
+                (name, pa.float64())
+                for name in (
+                    "tib_min", "spt_min", "tst_min", "sleep_efficiency", "sol_min", "waso_min",
+                    "rem_latency_min", "awakenings", "unscored_min",
+                    "N1_min", "N1_pct", "N2_min", "N2_pct", "N3_min", "N3_pct",
+                    "NREM_min", "NREM_pct", "REM_min", "REM_pct",
+                    "ref_kappa", "ref_accuracy",
+                )
+            ],
+            ("ref_epochs", pa.int32()),
+        ]
+    ),
+    "group_windows": pa.schema(
+        [
+            ("start_s", pa.float64()),
+            ("end_s", pa.float64()),
+            ("duration_s", pa.float64()),
+            ("start_time", pa.timestamp("ms")),
+            ("n_members", pa.int32()),
+            ("members", pa.list_(pa.string())),
+            ("mean_confidence", pa.float64()),
+        ]
+    ),
     "errors": pa.schema(
         [
             ("source", pa.string()),

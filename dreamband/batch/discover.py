@@ -1,0 +1,185 @@
+"""Find the nights to analyse from files, folders and dataset names.
+
+A night is one of:
+
+``eeg``
+    an EDF/BDF recording (a Sleep-EDF ``*-PSG.edf`` gets its expert hypnogram attached as
+    the reference when it lies beside it);
+``heart``
+    a WFDB record with beat annotations (``slp03.hea`` + ``slp03.ecg``) or a CSV of RR
+    intervals / heart-rate samples;
+``scored``
+    an expert or earlier hypnogram with no signal beside it (Sleep-EDF ``*-Hypnogram.edf``
+    without its PSG, our staging CSV/Parquet): analysed as scored, without staging.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from dreamband.errors import InputFileError
+
+__all__ = ["NightInput", "discover_inputs"]
+
+logger = logging.getLogger(__name__)
+
+_SIGNAL_SUFFIXES = {".edf", ".bdf"}
+
+
+@dataclass(frozen=True)
+class NightInput:
+    """One night to analyse.
+
+    Parameters
+    ----------
+    night : str
+        Unique, partition-safe identifier (file stem, made unique).
+    path : pathlib.Path
+        The main file.
+    kind : {"eeg", "heart", "scored"}
+        What the file holds.
+    participant : str
+        Participant identifier (Sleep-EDF subject, slpdb record, file stem).
+    reference : pathlib.Path or None
+        An expert hypnogram of the same night, when one was found beside the file.
+    """
+
+    night: str
+    path: Path
+    kind: str
+    participant: str
+    reference: Path | None = None
+
+    @property
+    def files(self) -> list[Path]:
+        """Every file whose content defines this night (hashed for resume)."""
+        files = [self.path]
+        if self.kind == "heart" and self.path.suffix.lower() == ".hea":
+            ecg = self.path.with_suffix(".ecg")
+            if ecg.exists():
+                files.append(ecg)
+        return files
+
+
+def _classify(path: Path) -> tuple[str, Path | None] | None:
+    """(kind, reference) of one file, or None when it is not a night input."""
+    from dreamband.io.sleepedf import find_psg, is_sleepedf_hypnogram
+
+    suffix = path.suffix.lower()
+    name = path.name.lower()
+    if suffix in _SIGNAL_SUFFIXES:
+        if is_sleepedf_hypnogram(path):
+            return None if find_psg(path) is not None else ("scored", None)
+        if name.endswith("-hypnogram.edf"):
+            return ("scored", None)
+        return ("eeg", _reference_for(path))
+    if suffix == ".hea":
+        return ("heart", path.with_suffix(".st") if path.with_suffix(".st").exists() else None)
+    if suffix == ".csv":
+        return ("heart", None) if _looks_like_heart_csv(path) else ("scored", None)
+    if suffix == ".parquet":
+        return ("scored", None)
+    return None
+
+
+def _reference_for(psg: Path) -> Path | None:
+    from dreamband.io.sleepedf import find_hypnogram
+
+    try:
+        return find_hypnogram(psg)
+    except (InputFileError, OSError):
+        return None
+
+
+def _looks_like_heart_csv(path: Path) -> bool:
+    with path.open("r", encoding="utf-8", errors="replace") as fh:
+        header = fh.readline().strip().lower().split(",")
+    return "rr_ms" in header or "hr_bpm" in header
+
+
+def _participant(path: Path) -> str:
+    from dreamband.io.sleepedf import sleepedf_record
+
+    record = sleepedf_record(path)
+    if record:  # SC4001E -> subject SC400 (SC4ssN: ss = subject, N = night)
+        return record[:5]
+    return path.stem.split("-")[0]
+
+
+def _files_in(folder: Path) -> Iterable[Path]:
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            yield Path(root) / name
+
+
+def discover_inputs(
+    inputs: Sequence[str | os.PathLike], data_dir: str | os.PathLike | None = None
+) -> list[NightInput]:
+    """Turn command-line inputs into the list of nights to analyse.
+
+    Parameters
+    ----------
+    inputs : sequence of path or str
+        Files, folders (searched recursively) or dataset names (``sleep-edf``, ``slpdb``):
+        a dataset name means the records of that dataset present in the data folder.
+    data_dir : path, optional
+        Data folder for dataset names (see :func:`dreamband.paths.data_dir`).
+
+    Returns
+    -------
+    list of NightInput
+        In a stable order, with unique night identifiers.
+
+    Raises
+    ------
+    InputFileError
+        An input that is neither a file, a folder nor a known dataset name, or a file that
+        holds no night.
+    """
+    found: list[tuple[Path, str, Path | None]] = []
+    for item in inputs:
+        path = Path(item).expanduser()
+        if path.is_file():
+            kind = _classify(path)
+            if kind is None:
+                raise InputFileError(path, "not a recording, heart record or hypnogram")
+            found.append((path, *kind))
+        elif path.is_dir():
+            found += [(p, *k) for p in _files_in(path) if (k := _classify(p)) is not None]
+        else:
+            folder = _dataset_folder(str(item), data_dir)
+            found += [(p, *k) for p in _files_in(folder) if (k := _classify(p)) is not None]
+    nights: list[NightInput] = []
+    seen: dict[str, int] = {}
+    done_paths: set[Path] = set()
+    for path, kind, ref in found:
+        if path.resolve() in done_paths:
+            continue
+        done_paths.add(path.resolve())
+        base = re.sub(r"[^A-Za-z0-9._-]+", "_", path.stem)
+        count = seen.get(base, 0)
+        seen[base] = count + 1
+        night = base if count == 0 else f"{base}~{count}"
+        nights.append(NightInput(night, path, kind, _participant(path), ref))
+    return nights
+
+
+def _dataset_folder(name: str, data_dir: str | os.PathLike | None) -> Path:
+    from dreamband import registry
+
+    known = registry.dataset_names()
+    if name not in known:
+        raise InputFileError(
+            name, f"no such file or folder, and not a dataset name (known: {', '.join(known)})"
+        )
+    folder = registry.dataset_folder(registry.get_dataset(name), data_dir)
+    if not folder.is_dir():
+        raise InputFileError(folder, f"dataset {name!r} is not in the data folder; "
+                                     f"run `dreamband fetch {name}`")
+    return folder

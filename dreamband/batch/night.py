@@ -1,0 +1,143 @@
+"""Analyse one night: stage it (or read its scoring), find REM periods, compute statistics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+
+from dreamband.batch.discover import NightInput
+from dreamband.core.hypnogram import Hypnogram
+from dreamband.core.periods import RemPeriod
+from dreamband.stats import sleep_statistics
+from dreamband.storage.results import SCHEMAS, epochs_table, rem_periods_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dreamband.batch.runner import BatchOptions
+
+__all__ = ["NightResult", "analyse_night", "nights_table", "stage_input"]
+
+#: Recordings longer than this are whole-day recordings (Sleep-EDF's are ~22 h): their
+#: statistics are computed over the in-bed window around the sleep found in them.
+WHOLE_DAY_S = 16 * 3600.0
+
+
+@dataclass
+class NightResult:
+    """Tables and a short summary of one analysed night."""
+
+    tables: dict[str, pa.Table]
+    n_epochs: int
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def stage_input(inp: NightInput, options: BatchOptions) -> tuple[Hypnogram, list[RemPeriod]]:
+    """Stage a night (EEG or heart) or read its scoring; return hypnogram and REM periods.
+
+    The hypnogram covers the whole recording; REM periods carry eye-movement counts when
+    an EOG channel was available.
+    """
+    from dreamband.rem import rem_periods
+
+    if inp.kind == "scored":
+        from dreamband.io import read_hypnogram
+
+        hyp = read_hypnogram(inp.path)
+        return hyp, rem_periods(hyp, participant=inp.participant)
+    if inp.kind == "heart":
+        from dreamband.staging.heart import stage_heart_file
+
+        hyp = stage_heart_file(inp.path)
+        return hyp, rem_periods(hyp, participant=inp.participant)
+    from dreamband.staging.api import stage_file
+
+    return stage_file(inp.path, engine=options.engine, epoch=options.epoch, with_rem=True,
+                      participant=inp.participant)
+
+
+def analyse_night(inp: NightInput, options: BatchOptions) -> NightResult:
+    """Everything batch computes for one night.
+
+    Returns
+    -------
+    NightResult
+        ``epochs`` (every epoch of the recording), ``rem_periods`` and ``nights`` (one row
+        of statistics over the in-bed window) tables.
+    """
+    hyp, periods = stage_input(inp, options)
+    window = hyp
+    if hyp.duration > WHOLE_DAY_S and np.any(hyp.stages > 0):
+        window = hyp.crop_in_bed()
+    stats = sleep_statistics(window)
+    lo, hi = window.offset, window.offset + window.duration
+    in_window = [p for p in periods if p.end > lo and p.start < hi]
+    summary: dict[str, Any] = {
+        "participant": inp.participant,
+        "source": str(inp.path),
+        "kind": inp.kind,
+        "scheme": hyp.scheme,
+        "hypnogram_source": hyp.source,
+        "start_time": hyp.start_time,
+        "in_bed_start_s": float(lo),
+        "in_bed_end_s": float(hi),
+        "n_epochs": hyp.n_epochs,
+        "rem_cycles": len(in_window),
+        "rem_density_per_min": _density(in_window),
+        **stats,
+    }
+    if inp.reference is not None and inp.kind != "scored":
+        summary.update(_agreement(hyp, inp))
+    tables = {
+        "epochs": epochs_table(hyp, inp.participant),
+        "rem_periods": rem_periods_table(periods, inp.participant),
+        "nights": nights_table([summary]),
+    }
+    return NightResult(tables, hyp.n_epochs, summary)
+
+
+def _density(periods: list[RemPeriod]) -> float:
+    minutes = sum(p.duration for p in periods) / 60.0
+    moves = sum(p.eye_movements for p in periods)
+    return float(moves / minutes) if minutes > 0 else float("nan")
+
+
+def _agreement(hyp: Hypnogram, inp: NightInput) -> dict[str, float]:
+    """Kappa and accuracy against the expert hypnogram found beside the recording."""
+    from dreamband.evaluation.metrics import classification_report
+    from dreamband.io import read_hypnogram
+
+    ref = read_hypnogram(inp.reference)
+    if hyp.scheme == "wearable":
+        ref = ref.to_wearable()
+    shift = round((hyp.offset - ref.offset) / hyp.epoch_length)
+    n = min(hyp.n_epochs, ref.n_epochs - shift)
+    if n <= 0 or ref.epoch_length != hyp.epoch_length:
+        return {}
+    rep = classification_report(
+        ref.stages[shift : shift + n], hyp.stages[:n],
+        [c.value for c in hyp.classes], [c.label for c in hyp.classes],
+    )
+    return {"ref_kappa": rep["kappa"], "ref_accuracy": rep["accuracy"], "ref_epochs": rep["n"]}
+
+
+def nights_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """The ``nights`` table (documented schema ``SCHEMAS["nights"]``) from night summaries.
+
+    Columns a night does not have (``N1_min`` for a heart-rate night, ``ref_kappa``
+    without a reference) are null; keys outside the schema are dropped.
+    """
+    schema = SCHEMAS["nights"]
+    columns = {
+        f.name: pa.array([_clean(r.get(f.name)) for r in rows], f.type) for f in schema
+    }
+    return pa.table(columns, schema=schema)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

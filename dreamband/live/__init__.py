@@ -1,0 +1,1 @@
+"""The live engine: band sample blocks -> epochs -> causal evidence -> stages -> events."""

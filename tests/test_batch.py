@@ -1,0 +1,142 @@
+"""Nightly batch: discovery, resume, failures as rows, sessions, pool vs Dask identical."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dreamband.batch.discover import discover_inputs
+from dreamband.batch.runner import BatchOptions, run_nights
+from dreamband.batch.sessions import write_group_windows
+from dreamband.cli.main import main
+from dreamband.core import Hypnogram
+from dreamband.io import write_hypnogram
+from dreamband.storage.results import read_table
+
+
+def scored_night(seed: int, start: datetime, n: int = 600) -> Hypnogram:
+    """A plausible scored night: wake, then NREM/REM cycles of ~90 min, then wake."""
+    rng = np.random.default_rng(seed)
+    stages = np.zeros(n, dtype=np.int8)
+    t = int(rng.integers(10, 30))
+    while t < n - 20:
+        nrem = int(rng.integers(110, 150))
+        stages[t : t + nrem] = rng.choice([1, 2, 2, 2, 3], size=min(nrem, n - t))
+        t += nrem
+        rem = int(rng.integers(15, 50))
+        stages[t : min(t + rem, n - 20)] = 4
+        t += rem
+    stages[n - 20 :] = 0
+    return Hypnogram(stages, start_time=start, source=f"synthetic {seed}")
+
+
+@pytest.fixture
+def night_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "nights"
+    folder.mkdir()
+    start = datetime(2024, 5, 1, 23, 0)
+    for i, name in enumerate(("alice", "bob", "carol")):
+        write_hypnogram(scored_night(i, start + timedelta(minutes=7 * i)), folder / f"{name}.parquet")
+    return folder
+
+
+def test_discovery_finds_scored_nights_in_a_folder(night_folder: Path) -> None:
+    nights = discover_inputs([night_folder])
+    assert [n.night for n in nights] == ["alice", "bob", "carol"]
+    assert {n.kind for n in nights} == {"scored"}
+
+
+def test_batch_writes_tables_and_resumes(night_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    nights = discover_inputs([night_folder])
+    first = run_nights(nights, out, workers=2)
+    assert [o.status for o in first] == ["done"] * 3
+    table = read_table(out, "nights").to_pandas().set_index("night")
+    assert set(table.index) == {"alice", "bob", "carol"}
+    hyp = scored_night(1, datetime(2024, 5, 1, 23, 7))
+    expected_tst = np.count_nonzero(hyp.stages > 0) * 0.5
+    assert table.loc["bob", "tst_min"] == pytest.approx(expected_tst)
+    assert table.loc["bob", "rem_cycles"] >= 3
+    assert read_table(out, "epochs").num_rows == 1800
+
+    again = run_nights(nights, out, workers=2)
+    assert [o.status for o in again] == ["skipped"] * 3
+
+    # change one night: only it is redone
+    write_hypnogram(scored_night(9, datetime(2024, 5, 1, 23, 0)), night_folder / "bob.parquet")
+    third = run_nights(nights, out, workers=2)
+    assert [o.status for o in third] == ["skipped", "done", "skipped"]
+
+
+def test_a_corrupt_night_becomes_an_error_row_and_the_others_go_on(
+    night_folder: Path, tmp_path: Path
+) -> None:
+    (night_folder / "dave.parquet").write_bytes(b"PAR1 this is not parquet")
+    out = tmp_path / "out"
+    outcomes = run_nights(discover_inputs([night_folder]), out, workers=2)
+    status = {o.night: o.status for o in outcomes}
+    assert status == {"alice": "done", "bob": "done", "carol": "done", "dave": "failed"}
+    errors = read_table(out, "errors").to_pylist()
+    assert len(errors) == 1 and errors[0]["night"] == "dave"
+    assert "dave.parquet" in errors[0]["error"]
+
+
+def test_overlapping_nights_form_a_session_with_group_windows(
+    night_folder: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    nights = discover_inputs([night_folder])
+    run_nights(nights, out, workers=1)
+    count = write_group_windows(out, nights, k=2, min_duration=60)
+    windows = read_table(out, "group_windows").to_pylist()
+    assert count == len(windows) > 0
+    assert all(w["n_members"] >= 1 and w["duration_s"] >= 60 for w in windows)
+    assert {w["session"] for w in windows} == {"session-alice"}
+
+
+def test_sessions_file_naming_an_unknown_night_is_refused(night_folder, tmp_path) -> None:
+    sessions = tmp_path / "sessions.toml"
+    sessions.write_text('[[session]]\nname = "s"\nnights = ["alice", "zed"]\n')
+    nights = discover_inputs([night_folder])
+    run_nights(nights, tmp_path / "out", workers=1)
+    with pytest.raises(Exception, match=r"sessions.toml \(session s\): night 'zed'"):
+        write_group_windows(tmp_path / "out", nights, sessions_file=sessions)
+
+
+def test_dask_local_cluster_gives_identical_tables(night_folder: Path, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    nights = discover_inputs([night_folder])
+    run_nights(nights, tmp_path / "pool", workers=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        outcomes = run_nights(nights, tmp_path / "dask", scheduler=cluster.scheduler_address)
+    assert [o.status for o in outcomes] == ["done"] * 3
+    for name in ("epochs", "nights", "rem_periods"):
+        a = read_table(tmp_path / "pool", name).sort_by("night")
+        b = read_table(tmp_path / "dask", name).sort_by("night")
+        assert a.equals(b), name
+
+
+def test_cli_batch_reports_and_exits_nonzero_on_failure(night_folder, tmp_path, capsys) -> None:
+    out = tmp_path / "out"
+    assert main(["batch", str(night_folder), "--out", str(out), "--workers", "2", "--quiet"]) == 0
+    assert "3 nights: 3 analysed" in capsys.readouterr().out
+    (night_folder / "bad.parquet").write_text("nope")
+    assert main(["batch", str(night_folder), "--out", str(out), "--quiet"]) == 1
+    text = capsys.readouterr().out
+    assert "1 analysed, 3 already done, 1 failed" in text and "bad.parquet" in text
+
+
+def test_real_sleep_edf_hypnograms_as_scored_nights(sleep_edf_dir: Path, tmp_path: Path) -> None:
+    nights = discover_inputs([sleep_edf_dir])
+    assert len(nights) == 33 and {n.kind for n in nights} == {"scored"}
+    outcomes = run_nights(nights[:4], tmp_path / "out", BatchOptions(), workers=2)
+    assert all(o.status == "done" for o in outcomes), [o.error for o in outcomes]
+    table = read_table(tmp_path / "out", "nights").to_pandas().set_index("night")
+    # SC4001: in-bed window 28830-54060 s (841 epochs), per the dataset manifest
+    row = table.loc["SC4001EC-Hypnogram"]
+    assert row["tib_min"] == pytest.approx(841 * 0.5)
+    assert row["in_bed_start_s"] == pytest.approx(28830)
