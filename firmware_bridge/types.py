@@ -78,7 +78,8 @@ class SampleBlock:
 
     def __post_init__(self) -> None:
         if self.stream not in STREAM_KINDS:
-            raise ValueError(f"stream must be one of {', '.join(STREAM_KINDS)}; got {self.stream!r}")
+            kinds = ", ".join(STREAM_KINDS)
+            raise ValueError(f"stream must be one of {kinds}; got {self.stream!r}")
         if self.samples.ndim != 2 or self.samples.shape[0] != len(self.channels):
             raise ValueError(
                 f"{self.device}/{self.stream}: samples shape {self.samples.shape} does not match "

@@ -7,30 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _nights import scored_night
 
 from dreamband.batch.discover import discover_inputs
 from dreamband.batch.runner import BatchOptions, run_nights
 from dreamband.batch.sessions import write_group_windows
 from dreamband.cli.main import main
-from dreamband.core import Hypnogram
 from dreamband.io import write_hypnogram
 from dreamband.storage.results import read_table
-
-
-def scored_night(seed: int, start: datetime, n: int = 600) -> Hypnogram:
-    """A plausible scored night: wake, then NREM/REM cycles of ~90 min, then wake."""
-    rng = np.random.default_rng(seed)
-    stages = np.zeros(n, dtype=np.int8)
-    t = int(rng.integers(10, 30))
-    while t < n - 20:
-        nrem = int(rng.integers(110, 150))
-        stages[t : t + nrem] = rng.choice([1, 2, 2, 2, 3], size=min(nrem, n - t))
-        t += nrem
-        rem = int(rng.integers(15, 50))
-        stages[t : min(t + rem, n - 20)] = 4
-        t += rem
-    stages[n - 20 :] = 0
-    return Hypnogram(stages, start_time=start, source=f"synthetic {seed}")
 
 
 @pytest.fixture
@@ -39,7 +23,8 @@ def night_folder(tmp_path: Path) -> Path:
     folder.mkdir()
     start = datetime(2024, 5, 1, 23, 0)
     for i, name in enumerate(("alice", "bob", "carol")):
-        write_hypnogram(scored_night(i, start + timedelta(minutes=7 * i)), folder / f"{name}.parquet")
+        hyp = scored_night(i, start + timedelta(minutes=7 * i))
+        write_hypnogram(hyp, folder / f"{name}.parquet")
     return folder
 
 
@@ -110,8 +95,9 @@ def test_dask_local_cluster_gives_identical_tables(night_folder: Path, tmp_path:
     distributed = pytest.importorskip("distributed")
     nights = discover_inputs([night_folder])
     run_nights(nights, tmp_path / "pool", workers=2)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
         outcomes = run_nights(nights, tmp_path / "dask", scheduler=cluster.scheduler_address)
     assert [o.status for o in outcomes] == ["done"] * 3
     for name in ("epochs", "nights", "rem_periods"):
@@ -127,7 +113,7 @@ def test_cli_batch_reports_and_exits_nonzero_on_failure(night_folder, tmp_path, 
     (night_folder / "bad.parquet").write_text("nope")
     assert main(["batch", str(night_folder), "--out", str(out), "--quiet"]) == 1
     text = capsys.readouterr().out
-    assert "1 analysed, 3 already done, 1 failed" in text and "bad.parquet" in text
+    assert "0 analysed, 3 already done, 1 failed" in text and "bad.parquet" in text
 
 
 def test_real_sleep_edf_hypnograms_as_scored_nights(sleep_edf_dir: Path, tmp_path: Path) -> None:

@@ -21,8 +21,12 @@ from dreamband.errors import DreambandError
 COMMANDS: tuple[str, ...] = (
     "info",
     "fetch",
+    "stage", "train", "evaluate", "rem",
     "batch",
     "run",
+    "report",
+    "sync",
+    "forecast",
 )
 
 

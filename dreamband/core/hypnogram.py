@@ -62,9 +62,9 @@ class Hypnogram:
         if stages.size and not np.issubdtype(stages.dtype, np.integer):
             raise ValueError(f"hypnogram stages must be integer codes; got dtype {stages.dtype}")
         stages = stages.astype(np.int8)
-        enum = SleepStage if self.scheme == "aasm" else WearableStage
         if self.scheme not in ("aasm", "wearable"):
             raise ValueError(f"scheme must be one of 'aasm', 'wearable'; got {self.scheme!r}")
+        enum = SleepStage if self.scheme == "aasm" else WearableStage
         valid = [s.value for s in enum]
         bad = ~np.isin(stages, valid)
         if bad.any():
@@ -139,8 +139,8 @@ class Hypnogram:
 
     def slice_epochs(self, start: int, stop: int) -> Hypnogram:
         """Epochs ``start:stop`` as a new hypnogram with offset and start time moved."""
-        start = max(0, int(start))
-        stop = min(self.n_epochs, int(stop))
+        start = min(max(0, int(start)), self.n_epochs)
+        stop = max(start, min(self.n_epochs, int(stop)))
         shift = start * self.epoch_length
         start_time = self.start_time
         if start_time is not None:

@@ -134,7 +134,8 @@ def _build(
     if bad.size:
         i = int(bad[0])
         raise InputFileError(
-            path, f"duration {durations[i]} differs from the first epoch's {epoch}",
+            path,
+            f"duration {durations[i]} differs from the first epoch's {epoch}",
             f"line {first_line + i}",
         )
     expected = onsets[0] + np.arange(n) * epoch
@@ -142,14 +143,16 @@ def _build(
     if bad.size:
         i = int(bad[0])
         raise InputFileError(
-            path, f"onset {onsets[i]} is off the {epoch:g}-s epoch grid (expected {expected[i]:g})",
+            path,
+            f"onset {onsets[i]} is off the {epoch:g}-s epoch grid (expected {expected[i]:g})",
             f"line {first_line + i}",
         )
     stages = np.empty(n, dtype=np.int8)
     for i, lab in enumerate(labels):
         if lab not in by_label:
             raise InputFileError(
-                path, f"stage must be one of {', '.join(by_label)}; got {lab!r}",
+                path,
+                f"stage must be one of {', '.join(by_label)}; got {lab!r}",
                 f"line {first_line + i}",
             )
         stages[i] = by_label[lab]
@@ -160,16 +163,25 @@ def _build(
         raise InputFileError(path, "scored epoch without probabilities", f"line {first_line + i}")
     sums = p.sum(axis=1)
     if np.any(np.abs(sums - 1) > _TOL) or np.any(p < -_TOL):
-        i = int(np.flatnonzero(scored)[np.flatnonzero((np.abs(sums - 1) > _TOL) | (p < -_TOL).any(1))[0]])
+        i = int(
+            np.flatnonzero(scored)[
+                np.flatnonzero((np.abs(sums - 1) > _TOL) | (p < -_TOL).any(1))[0]
+            ]
+        )
         raise InputFileError(
-            path, f"probabilities must be >= 0 and sum to 1; got sum {probs[i].sum():.6g}",
+            path,
+            f"probabilities must be >= 0 and sum to 1; got sum {probs[i].sum():.6g}",
             f"line {first_line + i}",
         )
     probs = probs.copy()
     probs[~scored] = np.nan
     return Hypnogram(
-        stages=stages, epoch_length=epoch, offset=float(onsets[0]), probabilities=probs,
-        scheme=scheme, **kwargs,
+        stages=stages,
+        epoch_length=epoch,
+        offset=float(onsets[0]),
+        probabilities=probs,
+        scheme=scheme,
+        **kwargs,
     )
 
 
@@ -203,7 +215,7 @@ def read_csv_hypnogram(path: str | os.PathLike) -> Hypnogram:
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "no such file")
-    with path.open(newline="", encoding="utf-8") as fh:
+    with path.open(newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.reader(fh))
     if not rows:
         raise InputFileError(path, "empty file")
@@ -228,7 +240,14 @@ def read_csv_hypnogram(path: str | os.PathLike) -> Hypnogram:
             raise InputFileError(path, f"not a number ({exc})", line) from None
         labels.append(row[2].strip())
     return _build(
-        path, onsets, durations, labels, probs, scheme, 2, source=str(path),
+        path,
+        onsets,
+        durations,
+        labels,
+        probs,
+        scheme,
+        2,
+        source=str(path),
     )
 
 
@@ -255,7 +274,10 @@ def write_parquet_hypnogram(hyp: Hypnogram, path: str | os.PathLike) -> Path:
         "offset": repr(float(hyp.offset)),
     }
     table = pa.table(arrays, names=cols).replace_schema_metadata(
-        {b"dreamband": json.dumps(meta).encode(), **{k.encode(): v.encode() for k, v in meta.items()}}
+        {
+            b"dreamband": json.dumps(meta).encode(),
+            **{k.encode(): v.encode() for k, v in meta.items()},
+        }
     )
     pq.write_table(table, path)
     return path
@@ -286,18 +308,34 @@ def read_parquet_hypnogram(path: str | os.PathLike) -> Hypnogram:
     onsets = np.asarray(table.column("onset").to_numpy(zero_copy_only=False), dtype=float)
     durations = np.asarray(table.column("duration").to_numpy(zero_copy_only=False), dtype=float)
     labels = [str(x) for x in table.column("stage").to_pylist()]
-    probs = np.column_stack(
-        [np.asarray(table.column(c).to_numpy(zero_copy_only=False), dtype=float) for c in cols[3:]]
-    ) if table.num_rows else np.empty((0, len(cols) - 3))
+    probs = (
+        np.column_stack(
+            [
+                np.asarray(table.column(c).to_numpy(zero_copy_only=False), dtype=float)
+                for c in cols[3:]
+            ]
+        )
+        if table.num_rows
+        else np.empty((0, len(cols) - 3))
+    )
     start = None
     if meta.get("start_time"):
         try:
             start = datetime.fromisoformat(meta["start_time"])
         except ValueError:
-            raise InputFileError(path, f"bad start_time {meta['start_time']!r}", "metadata") from None
+            raise InputFileError(
+                path, f"bad start_time {meta['start_time']!r}", "metadata"
+            ) from None
     return _build(
-        path, onsets, durations, labels, probs, scheme, 1,
-        start_time=start, source=meta.get("source") or str(path),
+        path,
+        onsets,
+        durations,
+        labels,
+        probs,
+        scheme,
+        1,
+        start_time=start,
+        source=meta.get("source") or str(path),
     )
 
 
@@ -322,7 +360,9 @@ def write_edf_hypnogram(hyp: Hypnogram, path: str | os.PathLike) -> Path:
         for a, b in zip(starts, stops):
             onset = hyp.offset + shift + a * hyp.epoch_length
             anns.append(
-                edfio.EdfAnnotation(round(onset, 6), (b - a) * hyp.epoch_length, labels[int(stages[a])])
+                edfio.EdfAnnotation(
+                    round(onset, 6), (b - a) * hyp.epoch_length, labels[int(stages[a])]
+                )
             )
     edf = edfio.Edf(
         [],
@@ -382,8 +422,12 @@ def read_edf_hypnogram(
     stages = annotations_to_stages(path, anns, epoch_length, origin, convert)
     start_time = None if start is None else start + timedelta(seconds=origin)
     return Hypnogram(
-        stages=stages, epoch_length=epoch_length, start_time=start_time, offset=origin,
-        source=str(path), scheme=scheme,
+        stages=stages,
+        epoch_length=epoch_length,
+        start_time=start_time,
+        offset=origin,
+        source=str(path),
+        scheme=scheme,
     )
 
 

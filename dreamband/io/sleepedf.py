@@ -10,21 +10,26 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
 from dreamband.core.hypnogram import Hypnogram
+from dreamband.core.recording import Recording
 from dreamband.core.stages import SleepStage, from_rk
 from dreamband.errors import InputFileError
 
 __all__ = [
+    "annotations_to_stages",
     "find_hypnogram",
     "find_psg",
     "is_sleepedf_hypnogram",
     "psg_name",
+    "read_edf_annotations",
     "read_sleepedf_hypnogram",
+    "read_sleepedf_night",
     "sleepedf_record",
 ]
 
@@ -32,7 +37,9 @@ logger = logging.getLogger(__name__)
 
 _EPOCH = 30.0
 # SC4001E0-PSG.edf / SC4001EC-Hypnogram.edf ; ST7011J0-PSG.edf / ST7011JP-Hypnogram.edf
-_NAME = re.compile(r"^(?P<rec>S[CT]\d{4}[A-Z])(?P<tag>[0-9A-Z])-(?P<kind>PSG|Hypnogram)\.edf$", re.I)
+_NAME = re.compile(
+    r"^(?P<rec>S[CT]\d{4}[A-Z])(?P<tag>[0-9A-Z])-(?P<kind>PSG|Hypnogram)\.edf$", re.I
+)
 
 
 def sleepedf_record(path: str | os.PathLike) -> str | None:
@@ -89,18 +96,101 @@ def find_hypnogram(psg: str | os.PathLike) -> Path:
     return matches[0]
 
 
-def _read_annotations(path: Path) -> tuple[datetime, list[tuple[float, float, str]]]:
+def read_edf_annotations(
+    path: str | os.PathLike,
+) -> tuple[datetime | None, tuple[str, ...], list[tuple[float, float, str]]]:
+    """Read an EDF+ file's start, recording-field extras and annotations with edfio.
+
+    Returns
+    -------
+    start : datetime or None
+        Header start (None when the start date is anonymised as ``X``).
+    additional : tuple of str
+        Extra items of the EDF+ recording field.
+    annotations : list of (onset s, duration s, text)
+        Onsets in seconds from the file start; a missing duration is 0.
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing or not a readable EDF+ file.
+    """
     import edfio
 
+    path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "no such file")
     try:
-        edf = edfio.read_edf(path)
+        edf = edfio.read_edf(path, lazy_load_data=True)
+        anns = [(float(a.onset), float(a.duration or 0.0), a.text) for a in edf.annotations]
     except Exception as exc:  # edfio raises ValueError/EdfError on malformed headers
         raise InputFileError(path, f"not a readable EDF+ annotation file ({exc})") from None
-    start = datetime.combine(edf.startdate, edf.starttime)
-    anns = [(float(a.onset), float(a.duration or 0.0), a.text) for a in edf.annotations]
-    return start, anns
+    try:
+        start: datetime | None = datetime.combine(edf.startdate, edf.starttime)
+    except Exception:  # edfio.AnonymizedDateError: start date is 'X'
+        start = None
+    try:
+        additional = tuple(edf.recording.additional)
+    except Exception:  # non-EDF+ recording field
+        additional = ()
+    return start, additional, anns
+
+
+def annotations_to_stages(
+    path: str | os.PathLike,
+    anns: list[tuple[float, float, str]],
+    epoch_length: float,
+    origin: float,
+    convert: Callable[[str], int],
+) -> np.ndarray:
+    """Expand variable-length stage annotations onto a regular epoch grid.
+
+    Epoch ``k`` covers ``[origin + k L, origin + (k + 1) L)`` and takes the stage of the
+    annotation covering its centre (later annotations win); epochs no annotation covers
+    are UNSCORED (-1). Annotations that end before ``origin`` are ignored.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        File the annotations came from (for error messages).
+    anns : list of (onset, duration, text)
+        Seconds from the file start.
+    epoch_length : float
+        Epoch length ``L`` in seconds.
+    origin : float
+        Onset of epoch 0 in seconds from the file start.
+    convert : callable
+        Label text → stage code; raises ValueError for an unknown label.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int8`` stage codes.
+
+    Raises
+    ------
+    InputFileError
+        Naming the annotation with an unknown label.
+    """
+    spans = []
+    half = epoch_length / 2
+    for k, (onset, duration, text) in enumerate(anns):
+        try:
+            stage = int(convert(text))
+        except ValueError as exc:
+            raise InputFileError(path, str(exc), f"annotation {k} at {onset:g} s") from None
+        if duration <= 0:
+            logger.debug("%s: skipping zero-length annotation %r at %g s", path, text, onset)
+            continue
+        first = int(np.ceil((onset - origin - half) / epoch_length - 1e-9))
+        stop = int(np.ceil((onset + duration - origin - half) / epoch_length - 1e-9))
+        if stop > max(first, 0):
+            spans.append((max(first, 0), stop, stage))
+    n = max((s[1] for s in spans), default=0)
+    stages = np.full(n, SleepStage.UNSCORED, dtype=np.int8)
+    for first, stop, stage in spans:
+        stages[first:stop] = stage
+    return stages
 
 
 def read_sleepedf_hypnogram(
@@ -134,29 +224,14 @@ def read_sleepedf_hypnogram(
         its recording (scored epochs past ``psg_duration``, or a different start).
     """
     p = Path(path)
-    start, anns = _read_annotations(p)
-    if psg_start is not None and psg_start.replace(tzinfo=None) != start:
+    start, _, anns = read_edf_annotations(p)
+    if psg_start is not None and start is not None and psg_start.replace(tzinfo=None) != start:
         raise InputFileError(
-            p, f"does not match its recording: starts {start}, recording starts {psg_start}",
+            p,
+            f"does not match its recording: starts {start}, recording starts {psg_start}",
             "start time",
         )
-    spans = []
-    for k, (onset, duration, text) in enumerate(anns):
-        try:
-            stage = from_rk(text)
-        except ValueError as exc:
-            raise InputFileError(p, str(exc), f"annotation {k} at {onset:g} s") from None
-        if duration <= 0:
-            logger.debug("%s: skipping zero-length annotation %r at %g s", p, text, onset)
-            continue
-        # epochs whose centre lies in [onset, onset + duration)
-        first = int(np.ceil((onset - _EPOCH / 2) / _EPOCH))
-        stop = int(np.ceil((onset + duration - _EPOCH / 2) / _EPOCH))
-        spans.append((max(first, 0), stop, stage))
-    n = max((s[1] for s in spans), default=0)
-    stages = np.full(n, SleepStage.UNSCORED, dtype=np.int8)
-    for first, stop, stage in spans:
-        stages[first:stop] = stage
+    stages = annotations_to_stages(p, anns, _EPOCH, 0.0, from_rk)
     if psg_duration is not None:
         n_psg = int(np.floor(psg_duration / _EPOCH + 1e-9))
         extra = stages[n_psg:]
@@ -178,3 +253,45 @@ def read_sleepedf_hypnogram(
         source=str(p),
         meta={"record": sleepedf_record(p) or p.stem},
     )
+
+
+def read_sleepedf_night(
+    psg: str | os.PathLike,
+    channels: Sequence[str] | str | None = None,
+    hypnogram: str | os.PathLike | None = None,
+    crop: bool = True,
+) -> tuple[Recording, Hypnogram]:
+    """Read a Sleep-EDF PSG and its hypnogram, checked against each other.
+
+    Parameters
+    ----------
+    psg : str or PathLike
+        ``SC4001E0-PSG.edf``.
+    channels : str or sequence of str, optional
+        Channels to read (all by default), e.g. ``["EEG Fpz-Cz", "EOG horizontal"]``.
+    hypnogram : str or PathLike, optional
+        The hypnogram; found next to the PSG by default.
+    crop : bool
+        Crop the hypnogram to the in-bed window (30 min before the first to 30 min after
+        the last sleep epoch). The recording is not cut: use ``hyp.onsets`` (seconds from
+        the PSG start) to index it.
+
+    Returns
+    -------
+    recording, hypnogram : Recording, Hypnogram
+
+    Raises
+    ------
+    InputFileError
+        If either file is missing or bad, or the hypnogram does not match the PSG.
+    ChannelNotFoundError
+        If a requested channel is not in the PSG.
+    """
+    from dreamband.io.edf import read_edf
+
+    psg = Path(psg)
+    hyp_path = Path(hypnogram) if hypnogram is not None else find_hypnogram(psg)
+    rec = read_edf(psg, channels=channels)
+    duration = min(c.duration for c in rec.channels) if rec.channels else rec.duration
+    hyp = read_sleepedf_hypnogram(hyp_path, psg_duration=duration, psg_start=rec.start_time)
+    return rec, (hyp.crop_in_bed() if crop else hyp)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -75,6 +78,15 @@ class SlpdbHeader:
         return self.n_samples / self.fs
 
 
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence the pandas deprecation warnings wfdb 4.x emits on every call."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        yield
+
+
 def record_base(path: str | os.PathLike) -> Path:
     """Return the record path without extension (``folder/slp03``).
 
@@ -124,7 +136,8 @@ def read_slpdb_header(path: str | os.PathLike) -> SlpdbHeader:
     base = record_base(path)
     hea = base.with_name(base.name + ".hea")
     try:
-        h = wfdb.rdheader(str(base))
+        with _quiet():
+            h = wfdb.rdheader(str(base))
     except Exception as exc:  # wfdb raises bare ValueError/IndexError on bad headers
         raise InputFileError(hea, f"not a readable WFDB header ({exc})") from None
     if not h.fs or h.fs <= 0:
@@ -148,7 +161,8 @@ def _read_annotation(base: Path, extension: str):
 
     f = _require(base, extension)
     try:
-        return wfdb.rdann(str(base), extension)
+        with _quiet():
+            return wfdb.rdann(str(base), extension)
     except Exception as exc:
         raise InputFileError(f, f"not a readable WFDB annotation file ({exc})") from None
 
@@ -174,8 +188,8 @@ def read_slpdb_stages(path: str | os.PathLike) -> Hypnogram:
     Raises
     ------
     InputFileError
-        If the header or the ``.st`` file is missing or unreadable, or a stage code is
-        unknown.
+        If the header or the ``.st`` file is missing or unreadable, a stage code is
+        unknown, or an annotation lies past the end of the record.
     """
     header = read_slpdb_header(path)
     base = record_base(path)
@@ -192,12 +206,21 @@ def read_slpdb_stages(path: str | os.PathLike) -> Hypnogram:
         try:
             stage = from_slpdb(note)
         except ValueError as exc:
-            raise InputFileError(st_file, str(exc), f"annotation {k} at sample {samples[k]}") from None
+            raise InputFileError(
+                st_file, str(exc), f"annotation {k} at sample {samples[k]}"
+            ) from None
         stages[i] = stage
     n_gaps = stages.size - np.unique(index).size
     if n_gaps:
         logger.info("%s: %d epochs without a stage annotation set to UNSCORED", st_file, n_gaps)
     offset = float(samples[0] / header.fs)
+    if header.n_samples and samples[-1] >= header.n_samples:
+        raise InputFileError(
+            st_file,
+            f"does not match its recording: stage annotation at sample {samples[-1]} but the "
+            f"record has {header.n_samples} samples",
+            "sample",
+        )
     start = None
     if header.start_time is not None:
         start = header.start_time + timedelta(seconds=offset)

@@ -1,0 +1,118 @@
+"""Accuracy on the real DREAMS excerpts: dreamband (rules, live rules, model LOSO) vs YASA.
+
+Both stagers see the same EEG channel of each excerpt (C3-A1 or Cz-A1) and are scored on
+the same epochs: 30-s epochs labelled by the centre 5-s label of the experts' scoring, and
+the experts' own 20-s epochs (YASA stages 30-s epochs only; its 20-s figure maps each 20-s
+epoch to the 30-s epoch holding its centre). YASA needs >= 80 Hz: excerpt 3 (50 Hz) is
+upsampled to 100 Hz for it; dreamband uses the native rate.
+
+    DREAMBAND_DATA=/path/to/data python bench/bench_accuracy_dreams.py
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout
+
+from dreamband.evaluation.eeg_datasets import iter_records
+from dreamband.evaluation.eeg_eval import LABELS, NAMES, evaluate_eeg
+from dreamband.evaluation.metrics import classification_report
+from dreamband.paths import data_dir
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def yasa_predictions(epoch_length: float) -> tuple[list[np.ndarray], list[np.ndarray], float]:
+    """YASA's stages of every excerpt on our epoch grid, the labels, and YASA's run time."""
+    import mne
+    import yasa
+    from scipy.signal import resample_poly
+
+    mne.set_log_level("ERROR")
+    logging.getLogger("yasa").setLevel(logging.ERROR)
+    ys, ps, seconds = [], [], 0.0
+    for rec in iter_records("dreams", None, epoch_length):
+        ch = rec.recording.channels[0]
+        x, fs = ch.data, ch.fs
+        if fs < 80:
+            x, fs = resample_poly(x, 2, 1), fs * 2
+        raw = mne.io.RawArray(x[None] * 1e-6, mne.create_info([ch.name], fs, "eeg"))
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            hyp = yasa.SleepStaging(raw, eeg_name=ch.name).predict()
+        seconds += time.perf_counter() - t0
+        p30 = np.asarray(hyp.as_int()).astype(int)  # 0 W, 1 N1, 2 N2, 3 N3, 4 REM
+        centre = (np.arange(rec.labels.size) + 0.5) * epoch_length
+        idx = np.minimum((centre // 30).astype(int), p30.size - 1)
+        ys.append(rec.labels)
+        ps.append(p30[idx])
+    return ys, ps, seconds
+
+
+def _row(name: str, rep: dict) -> str:
+    f1 = " ".join(f"{k}={v:.2f}" for k, v in rep["f1"].items())
+    return (f"| {name} | {rep['n']} | {rep['accuracy']:.3f} | {rep['kappa']:.3f} | "
+            f"{rep['macro_f1']:.3f} | {f1} |")
+
+
+def main() -> int:
+    if not (data_dir() / "dreams-spindles").is_dir():
+        print("set DREAMBAND_DATA to the folder holding dreams-spindles/", file=sys.stderr)
+        return 2
+    lines = []
+    summary = []
+    for ep in (30.0, 20.0):
+        t0 = time.perf_counter()
+        rules = evaluate_eeg("dreams", "rules", epoch_length=ep)
+        t_rules = time.perf_counter() - t0
+        live = evaluate_eeg("dreams", "rules", epoch_length=ep, causal=True)
+        model = evaluate_eeg("dreams", "model", epoch_length=ep)
+        ys, ps, t_yasa = yasa_predictions(ep)
+        yasa_pooled = classification_report(np.concatenate(ys), np.concatenate(ps), LABELS, NAMES)
+        lines.append(f"\n**{ep:.0f}-s epochs** (pooled over 5 excerpts)\n")
+        lines.append("| stager | epochs | accuracy | kappa | macro-F1 | per-stage F1 |")
+        lines.append("|---|---|---|---|---|---|")
+        lines.append(_row("dreamband rules (batch)", rules["pooled"]))
+        lines.append(_row("dreamband rules (live, past-only)", live["pooled"]))
+        lines.append(_row("dreamband model (LightGBM, leave-one-excerpt-out)", model["pooled"]))
+        lines.append(_row("yasa.SleepStaging (pretrained)", yasa_pooled))
+        lines.append(f"\nPer excerpt, {ep:.0f}-s (kappa; F1 N2/N3):\n")
+        lines.append("| excerpt | rules kappa | rules F1 N2/N3 | live kappa | yasa kappa | "
+                     "yasa F1 N2/N3 |")
+        lines.append("|---|---|---|---|---|---|")
+        for i, rec in enumerate(rules["records"]):
+            yr = classification_report(ys[i], ps[i], LABELS, NAMES)
+            r = rec["report"]
+            lr = live["records"][i]["report"]
+            lines.append(
+                f"| {rec['name']} | {r['kappa']:.3f} | {r['f1']['N2']:.2f}/{r['f1']['N3']:.2f} | "
+                f"{lr['kappa']:.3f} | {yr['kappa']:.3f} | "
+                f"{yr['f1']['N2']:.2f}/{yr['f1']['N3']:.2f} |"
+            )
+        lines.append(f"\nTime, {ep:.0f}-s: dreamband rules {t_rules:.2f} s for all 5 excerpts "
+                     f"(including file reading); YASA staging alone {t_yasa:.2f} s.")
+        summary.append(f"{ep:.0f}s: rules kappa {rules['pooled']['kappa']:.3f} vs yasa "
+                       f"{yasa_pooled['kappa']:.3f} (live {live['pooled']['kappa']:.3f}, "
+                       f"model {model['pooled']['kappa']:.3f})")
+    text = "\n".join(lines)
+    print(text)
+    print("\n".join(summary))
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    block = (f"\n## bench_accuracy_dreams — {stamp}\n\n"
+             f"`DREAMBAND_DATA=$DREAMBAND_DATA python bench/bench_accuracy_dreams.py`\n{text}\n")
+    with RESULTS.open("a", encoding="utf-8") as fh:
+        fh.write(block)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

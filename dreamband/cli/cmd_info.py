@@ -1,0 +1,218 @@
+"""``dreamband info PATH|DATASET``: what a file holds, or which records of a dataset are here.
+
+* recording (EDF/BDF, DREAMS/YASA text, npz): channels with fs, unit, duration; start time
+* hypnogram (any format ``read_hypnogram`` knows): epochs, start, minutes per stage, total
+* WFDB record (``slp03``, ``slp03.hea``): header fields, beat count, stage minutes
+* dataset name: which records are present under the data folder and which are missing
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+from dreamband.errors import InputFileError
+
+__all__ = ["register", "render", "run", "summarise"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``info`` subcommand."""
+    p = subparsers.add_parser(
+        "info",
+        help="describe a recording, hypnogram, WFDB record or dataset",
+        description="Describe what a file holds (recording, hypnogram, WFDB record, heart or "
+        "feature file), or which records of a dataset are present locally.",
+    )
+    p.add_argument("target", metavar="PATH|DATASET", help="a file, a WFDB record or a dataset name")
+    p.add_argument(
+        "--hypnogram",
+        metavar="FILE",
+        help="check this hypnogram against the recording and summarise it",
+    )
+    p.add_argument("--channels", nargs="+", metavar="NAME", help="only these channels (EDF)")
+    p.add_argument("--data-dir", metavar="DIR", help="data folder for a dataset name")
+    p.add_argument("--json", action="store_true", help="print a JSON summary instead of tables")
+    p.set_defaults(func=run)
+    return p
+
+
+def _dataset_summary(name: str, data_dir: str | None) -> dict[str, Any] | None:
+    """Status of dataset ``name`` via the registry, or None if it is not a dataset name."""
+    try:
+        from dreamband import registry
+    except ImportError:
+        return None
+    names_fn = getattr(registry, "dataset_names", None)
+    status_fn = getattr(registry, "dataset_status", None)
+    if names_fn is None or status_fn is None or name not in names_fn():
+        return None
+    from dreamband import paths
+
+    rows = status_fn(name, data_dir=data_dir)
+    records = [
+        {
+            "record": r.record,
+            "subject": r.subject,
+            "present": bool(r.present),
+            "missing_files": list(r.missing_files),
+        }
+        for r in rows
+    ]
+    return {
+        "kind": "dataset",
+        "name": name,
+        "data_dir": str(paths.data_dir(data_dir)),
+        "n_records": len(records),
+        "n_present": sum(r["present"] for r in records),
+        "n_missing": sum(not r["present"] for r in records),
+        "records": records,
+    }
+
+
+def summarise(args: argparse.Namespace) -> dict[str, Any]:
+    """Build the summary dict for the parsed arguments."""
+    from dreamband.io.summary import describe
+
+    target = Path(args.target)
+    looks_like_file = target.exists() or target.with_name(target.name + ".hea").is_file()
+    if not looks_like_file and "/" not in args.target and "\\" not in args.target:
+        ds = _dataset_summary(args.target, args.data_dir)
+        if ds is not None:
+            return ds
+        if not target.suffix:
+            known = _known_datasets()
+            raise InputFileError(
+                target,
+                "no such file, and not a dataset name"
+                + (f" (known datasets: {', '.join(known)})" if known else ""),
+            )
+    return describe(target, hypnogram=args.hypnogram, channels=args.channels)
+
+
+def _known_datasets() -> list[str]:
+    try:
+        from dreamband.registry import dataset_names
+    except ImportError:
+        return []
+    return list(dataset_names())
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the summary; returns 0 (errors propagate as DreambandError → exit 2)."""
+    summary = summarise(args)
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        render(summary, sys.stdout)
+    return 0
+
+
+def _fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    h, rem = divmod(float(seconds), 3600)
+    m, s = divmod(rem, 60)
+    return f"{int(h)}:{int(m):02d}:{s:04.1f} ({seconds:g} s)"
+
+
+def _hypnogram_table(h: dict[str, Any], title: str = "Hypnogram") -> Table:
+    t = Table(title=f"{title} minutes per stage", title_justify="left")
+    t.add_column("stage")
+    t.add_column("minutes", justify="right")
+    t.add_column("epochs", justify="right")
+    for stage, minutes in h["minutes"].items():
+        t.add_row(stage, f"{minutes:.1f}", f"{minutes * 60 / h['epoch_length_s']:.0f}")
+    t.add_row("total", f"{h['total_minutes']:.1f}", str(h["n_epochs"]), style="bold")
+    return t
+
+
+def _hypnogram_lines(h: dict[str, Any]) -> list[str]:
+    lines = [
+        f"Hypnogram {h['path']}",
+        f"format {h['format']}, scheme {h['scheme']}, {h['n_epochs']} epochs of "
+        f"{h['epoch_length_s']:g} s, start {h['start_time'] or 'unknown'}, "
+        f"first epoch at {h['offset_s']:g} s",
+        f"scored {h['scored_minutes']:.1f} min of {h['total_minutes']:.1f} min",
+    ]
+    if "in_bed" in h:
+        ib = h["in_bed"]
+        lines.append(f"in-bed window {ib['start_s']:g}-{ib['end_s']:g} s ({ib['n_epochs']} epochs)")
+    return lines
+
+
+def render(summary: dict[str, Any], file: TextIO) -> None:
+    """Print a summary from :func:`summarise` to ``file``."""
+    con = Console(
+        file=file, width=max(120, Console(file=file).width), highlight=False, markup=False
+    )
+    kind = summary["kind"]
+    if kind == "recording":
+        con.print(
+            f"Recording {summary['path']} ({summary['format']}): start "
+            f"{summary['start_time'] or 'unknown'}, duration {_fmt_duration(summary['duration_s'])}"
+        )
+        t = Table()
+        for col in ("channel", "kind", "fs (Hz)", "unit", "samples", "duration (s)"):
+            t.add_column(
+                col, justify="right" if col in ("fs (Hz)", "samples", "duration (s)") else "left"
+            )
+        for c in summary["channels"]:
+            t.add_row(
+                c["name"],
+                c["kind"],
+                f"{c['fs']:g}",
+                c["unit"],
+                str(c["n_samples"]),
+                f"{c['duration_s']:g}",
+            )
+        con.print(t)
+        if "hypnogram" in summary:
+            for line in _hypnogram_lines(summary["hypnogram"]):
+                con.print(line)
+            con.print(_hypnogram_table(summary["hypnogram"]))
+    elif kind == "hypnogram":
+        for line in _hypnogram_lines(summary):
+            con.print(line)
+        con.print(_hypnogram_table(summary))
+    elif kind == "wfdb":
+        con.print(
+            f"WFDB record {summary['record']} ({summary['path']}): {summary['fs']:g} Hz, "
+            f"{summary['n_samples']} samples, duration {_fmt_duration(summary['duration_s'])}, "
+            f"start {summary['start_time'] or 'unknown'}"
+        )
+        con.print("signals: " + ", ".join(f"{s['name']} [{s['unit']}]" for s in summary["signals"]))
+        if summary["comments"]:
+            con.print("comments: " + " | ".join(summary["comments"]))
+        if "beats" in summary:
+            b = summary["beats"]
+            syms = ", ".join(f"{k}={v}" for k, v in b["symbols"].items())
+            hr = f"{b['median_hr_bpm']:.1f} bpm" if b["median_hr_bpm"] else "-"
+            con.print(f"beats: {b['n_beats']} ({syms}), median HR {hr}")
+        if "hypnogram" in summary:
+            for line in _hypnogram_lines(summary["hypnogram"]):
+                con.print(line)
+            con.print(_hypnogram_table(summary["hypnogram"], "Stages"))
+    elif kind == "dataset":
+        con.print(
+            f"Dataset {summary['name']} in {summary['data_dir']}: {summary['n_present']} of "
+            f"{summary['n_records']} records present, {summary['n_missing']} missing"
+        )
+        t = Table()
+        for col in ("record", "subject", "present", "missing files"):
+            t.add_column(col)
+        for r in summary["records"]:
+            missing = ", ".join(r["missing_files"][:3]) + (
+                " ..." if len(r["missing_files"]) > 3 else ""
+            )
+            t.add_row(r["record"], str(r["subject"]), "yes" if r["present"] else "no", missing)
+        con.print(t)
+    else:
+        for key, value in summary.items():
+            con.print(f"{key}: {value}")

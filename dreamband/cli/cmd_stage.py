@@ -1,0 +1,94 @@
+"""``dreamband stage PSG``: a hypnogram with per-epoch probabilities from a recording.
+
+EEG recordings (EDF/BDF, DREAMS text, npz) go to the EEG engines (``rules`` by default,
+or a trained ``model``); heart inputs (WFDB ``.hea`` with beat annotations, RR/HR CSV)
+go to the heart-rate stager (three classes W/NREM/REM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``stage`` subcommand."""
+    p = subparsers.add_parser(
+        "stage",
+        help="stage a recording (EEG PSG or heart beats) into a hypnogram",
+        description=__doc__.split("\n\n")[0].split(": ", 1)[-1],
+    )
+    p.add_argument(
+        "input", metavar="PSG", help="EDF/BDF, DREAMS .txt, .npz, WFDB .hea or RR/HR .csv"
+    )
+    p.add_argument("--engine", choices=("rules", "model"), default="rules",
+                   help="EEG engine (default: rules, needs no training)")
+    p.add_argument("--model", metavar="FILE", help="model file for --engine model")
+    p.add_argument("--eeg", metavar="CH", help="EEG channel (default: picked automatically)")
+    p.add_argument("--eog", metavar="CH", help="EOG channel, or 'none'")
+    p.add_argument("--emg", metavar="CH", help="chin EMG channel, or 'none'")
+    p.add_argument("--epoch", type=float, default=30.0, choices=(20.0, 30.0),
+                   help="epoch length in seconds (30; 20 for legacy scorings)")
+    p.add_argument("--live", action="store_true",
+                   help="past-only evidence and forward-only smoothing (what a live stream gets)")
+    p.add_argument("--out", metavar="FILE",
+                   help="output .csv, .parquet or -hypnogram.edf (default: CSV on stdout)")
+    p.add_argument("--explain", action="store_true",
+                   help="also write the evidence behind each epoch (<out>-explain.csv or stdout)")
+    p.set_defaults(func=run)
+    return p
+
+
+def _write_explain(table: dict, dest) -> None:
+    cols = list(table)
+    w = csv.writer(dest, lineterminator="\n")
+    w.writerow(cols)
+    for i in range(len(table[cols[0]])):
+        w.writerow([table[c][i] for c in cols])
+
+
+def run(args: argparse.Namespace) -> int:
+    """Stage the input and write the hypnogram; returns the exit code."""
+    from dreamband.io.hypnogram_files import write_csv_hypnogram, write_hypnogram
+    from dreamband.staging.inputs import is_heart_input, read_recording
+
+    path = Path(args.input)
+    if is_heart_input(path):
+        from dreamband.staging.heart import stage_heart_file
+
+        hyp = stage_heart_file(path)
+    else:
+        from dreamband.staging.api import stage_recording
+
+        rec = read_recording(path)
+        hyp = stage_recording(
+            rec, eeg=args.eeg, eog=args.eog, emg=args.emg, engine=args.engine,
+            epoch_length=args.epoch, causal=args.live, model=args.model,
+        )
+    explain = hyp.meta.get("explain") if args.explain else None
+    if args.explain and explain is None:
+        print("dreamband: note: --explain is available with --engine rules only", file=sys.stderr)
+    if args.out:
+        out = write_hypnogram(hyp, args.out)
+        chans = hyp.meta.get("channels", {})
+        used = ", ".join(f"{k}={v}" for k, v in chans.items())
+        print(f"wrote {out} ({hyp.n_epochs} epochs{'; ' + used if used else ''})", file=sys.stderr)
+        if explain is not None:
+            exp_path = out.with_name(out.name.split(".")[0] + "-explain.csv")
+            with open(exp_path, "w", newline="", encoding="utf-8") as fh:
+                _write_explain(explain, fh)
+            print(f"wrote {exp_path}", file=sys.stderr)
+    else:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp_csv = write_csv_hypnogram(hyp, Path(tmp) / "hypnogram.csv")
+            sys.stdout.write(tmp_csv.read_text(encoding="utf-8"))
+        if explain is not None:
+            sys.stdout.write("\n")
+            _write_explain(explain, sys.stdout)
+    return 0

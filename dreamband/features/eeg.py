@@ -1,0 +1,214 @@
+"""Evidence per epoch from EEG (plus EOG and chin EMG when present) for a whole night.
+
+One function, :func:`compute_evidence`, serves batch (zero-phase filters, two-sided
+context, whole-night scaling) and live use (causal filters, past-only context and
+scaling) so both paths run the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dreamband.features.context import context_mean, robust_scale
+from dreamband.features.detectors import emg_tone, eye_movements, slow_waves, spindles
+from dreamband.features.epochs import check_signal, to_epochs
+from dreamband.features.spectral import band_powers, hjorth, welch_epochs
+from dreamband.signal.quality import epoch_quality
+from dreamband.signal.resample import resample
+
+__all__ = ["CONTEXT_FEATURES", "WORK_FS", "Evidence", "compute_evidence"]
+
+logger = logging.getLogger(__name__)
+
+#: Rate the EEG is brought down to before the evidence is computed (Hz).
+WORK_FS = 100.0
+
+#: Features that also get a neighbourhood mean (``ctx_<name>``) and z-scores (``z_<name>``).
+CONTEXT_FEATURES: tuple[str, ...] = (
+    "abs_sdelta",
+    "abs_fdelta",
+    "abs_theta",
+    "abs_alpha",
+    "abs_sigma",
+    "abs_beta",
+    "total",
+    "rel_sdelta",
+    "rel_theta",
+    "rel_alpha",
+    "rel_sigma",
+    "rel_beta",
+    "sw_fraction",
+    "sp_count",
+    "kc_count",
+    "sef95",
+    "entropy",
+    "hj_mobility",
+    "emg",
+    "rem_count",
+)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Per-epoch evidence of one night.
+
+    Attributes
+    ----------
+    names : tuple of str
+        Feature names, one per column.
+    values : numpy.ndarray
+        ``(n_epochs, n_features)`` float64.
+    epoch_length : float
+        Seconds per epoch.
+    causal : bool
+        True when computed past-only (live path).
+    bad : numpy.ndarray
+        Epochs flagged flat, clipped or artefact on the EEG.
+    has_eog, has_emg : bool
+        Whether an EOG / chin EMG channel contributed.
+    """
+
+    names: tuple[str, ...]
+    values: np.ndarray
+    epoch_length: float
+    causal: bool
+    bad: np.ndarray
+    has_eog: bool = False
+    has_emg: bool = False
+    meta: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def n_epochs(self) -> int:
+        """Number of epochs."""
+        return int(self.values.shape[0])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self.values[:, self.names.index(name)]
+        except ValueError:
+            raise KeyError(f"no evidence named {name!r}; have {', '.join(self.names)}") from None
+
+    def select(self, names: list[str] | tuple[str, ...]) -> np.ndarray:
+        """Columns ``names`` as an ``(n_epochs, len(names))`` array (missing ones raise)."""
+        return np.column_stack([self[n] for n in names])
+
+
+def _prepare(x: np.ndarray, fs: float, epoch_length: float, name: str) -> tuple[np.ndarray, float]:
+    x = check_signal(x, fs, epoch_length, name)
+    if fs > WORK_FS * 1.01:
+        x = resample(x, fs, WORK_FS)
+        fs = WORK_FS
+    return x, fs
+
+
+def compute_evidence(
+    eeg: np.ndarray,
+    fs: float,
+    *,
+    eog: np.ndarray | None = None,
+    roc: np.ndarray | None = None,
+    emg: np.ndarray | None = None,
+    fs_eog: float | None = None,
+    fs_emg: float | None = None,
+    epoch_length: float = 30.0,
+    causal: bool = False,
+    context_half_width: int = 2,
+    sw_threshold_uv: float = 75.0,
+) -> Evidence:
+    """Compute the evidence of every epoch of a night.
+
+    Parameters
+    ----------
+    eeg : numpy.ndarray
+        1-D EEG in µV (a central or frontal derivation referenced to a mastoid is best).
+    fs : float
+        EEG sampling rate in Hz (≥ 40 Hz; resampled to 100 Hz when higher).
+    eog, roc : numpy.ndarray, optional
+        Horizontal EOG (or LOC) and, for a pair, ROC in µV.
+    emg : numpy.ndarray, optional
+        Chin EMG in µV.
+    fs_eog, fs_emg : float, optional
+        Their rates (default ``fs``).
+    epoch_length : float
+        Epoch length in seconds (30; 20 for legacy scorings).
+    causal : bool
+        Live path: causal filters, past-only context and scaling.
+    context_half_width : int
+        Epochs each side in the neighbourhood means.
+    sw_threshold_uv : float
+        Peak-to-peak amplitude of a slow wave (75 µV in the AASM manual).
+
+    Returns
+    -------
+    Evidence
+
+    Raises
+    ------
+    ValueError
+        Naming the channel when a signal is too short, not finite, or sampled too slowly.
+    """
+    x, fs_w = _prepare(eeg, fs, epoch_length, "EEG")
+    ep = to_epochs(x, fs_w, epoch_length)
+    n_ep = ep.shape[0]
+    feats: dict[str, np.ndarray] = {}
+    freqs, psd = welch_epochs(ep - ep.mean(axis=1, keepdims=True), fs_w)
+    feats.update(band_powers(freqs, psd, fs_w))
+    feats.update(hjorth(ep, fs_w))
+    feats["ptp"] = np.log10(np.ptp(ep, axis=1) + 1.0)
+    feats.update(slow_waves(x, fs_w, epoch_length, causal, sw_threshold_uv))
+    feats.update(spindles(x, fs_w, epoch_length, causal))
+    q = epoch_quality(ep)
+
+    has_eog = eog is not None
+    if has_eog:
+        f_e = fs if fs_eog is None else fs_eog
+        e1, f1 = _prepare(eog, f_e, epoch_length, "EOG")
+        e2 = None
+        if roc is not None:
+            e2, _ = _prepare(roc, f_e, epoch_length, "EOG (ROC)")
+            m = min(e1.size, e2.size)
+            e1, e2 = e1[:m], e2[:m]
+        counts, _ = eye_movements(e1, f1, epoch_length, causal, roc=e2)
+        feats["rem_count"] = _fit(counts["rem_count"], n_ep)
+    else:
+        feats["rem_count"] = np.zeros(n_ep)
+    has_emg = emg is not None
+    if has_emg:
+        f_m = fs if fs_emg is None else fs_emg
+        m, fm = _prepare(emg, f_m, epoch_length, "EMG")
+        feats["emg"] = _fit(emg_tone(m, fm, epoch_length, causal), n_ep)
+    else:
+        # no chin EMG: high-beta EEG power is the usual muscle proxy
+        feats["emg"] = feats["abs_beta"].copy()
+
+    base = np.column_stack([feats[k] for k in CONTEXT_FEATURES])
+    ctx = context_mean(base, context_half_width, causal)
+    z = robust_scale(base, causal)
+    zctx = context_mean(z, context_half_width, causal)
+    names = list(feats)
+    cols = [feats[k] for k in names]
+    for j, k in enumerate(CONTEXT_FEATURES):
+        names += [f"ctx_{k}", f"z_{k}", f"zctx_{k}"]
+        cols += [ctx[:, j], z[:, j], zctx[:, j]]
+    values = np.column_stack(cols)
+    logger.debug("evidence: %d epochs x %d features (causal=%s)", n_ep, len(names), causal)
+    return Evidence(
+        names=tuple(names),
+        values=values,
+        epoch_length=float(epoch_length),
+        causal=causal,
+        bad=q.bad,
+        has_eog=has_eog,
+        has_emg=has_emg,
+    )
+
+
+def _fit(v: np.ndarray, n: int) -> np.ndarray:
+    """Pad (with the last value) or cut a per-epoch array to ``n`` epochs."""
+    if v.size >= n:
+        return v[:n]
+    fill = v[-1] if v.size else 0.0
+    return np.concatenate([v, np.full(n - v.size, fill)])

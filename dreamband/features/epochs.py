@@ -1,0 +1,50 @@
+"""Cutting a signal into epochs, and the checks every feature function shares."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["MIN_FS", "check_signal", "to_epochs"]
+
+#: Lowest EEG sampling rate the evidence needs (spindles up to 16 Hz, beta to 0.45 fs).
+MIN_FS = 40.0
+
+
+def check_signal(x: np.ndarray, fs: float, epoch_length: float, name: str = "EEG") -> np.ndarray:
+    """Validate one channel and return it as float64.
+
+    Raises
+    ------
+    ValueError
+        Naming the channel when it is not 1-D, holds non-finite values, is sampled below
+        :data:`MIN_FS` (only for EEG) or is shorter than one epoch.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"{name}: signal must be 1-D; got shape {x.shape}")
+    if not (np.isfinite(fs) and fs > 0):
+        raise ValueError(f"{name}: fs must be a positive number of Hz; got {fs}")
+    if name == "EEG" and fs < MIN_FS:
+        raise ValueError(
+            f"{name}: sampling rate {fs:g} Hz is too low for the sleep bands "
+            f"(spindles need up to 16 Hz); need at least {MIN_FS:g} Hz"
+        )
+    if x.size < round(epoch_length * fs):
+        raise ValueError(
+            f"{name}: recording lasts {x.size / fs:.1f} s, shorter than one "
+            f"{epoch_length:g}-s epoch"
+        )
+    if not np.all(np.isfinite(x)):
+        i = int(np.flatnonzero(~np.isfinite(x))[0])
+        raise ValueError(f"{name}: sample {i} is not finite ({x[i]})")
+    return x
+
+
+def to_epochs(x: np.ndarray, fs: float, epoch_length: float) -> np.ndarray:
+    """Reshape a signal into ``(n_epochs, samples_per_epoch)``; a trailing partial epoch is dropped.
+
+    The epoch length times ``fs`` is rounded to whole samples.
+    """
+    n = round(epoch_length * fs)
+    k = x.shape[-1] // n
+    return x[..., : k * n].reshape(*x.shape[:-1], k, n)

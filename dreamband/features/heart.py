@@ -1,0 +1,206 @@
+"""Per-epoch heart evidence on trailing windows (causal), vectorised over a night.
+
+Every value of epoch ``k`` uses only samples up to the end of that epoch, so the same
+numbers come out whether a night is processed in one pass or epoch by epoch as beats
+arrive. The two-sided (batch) variant is built from these in
+:mod:`dreamband.features.heart_context` by looking them up a few epochs later.
+
+Windows end at the epoch end ``e_k = offset + 30 (k + 1)``:
+
+=================  =======  =================================================================
+name               window   meaning
+=================  =======  =================================================================
+``hr``             30 s     mean heart rate (bpm) of the valid intervals
+``hr_sd``          30 s     standard deviation of instantaneous HR (bpm)
+``hr_150``         150 s    mean heart rate (bpm)
+``sdnn``           300 s    SD of valid RR intervals (ms)
+``rmssd``          120 s    root mean square of successive differences (ms); beats only
+``pnn50``          120 s    fraction of successive differences > 50 ms; beats only
+``lf``, ``hf``     256 s    log power of the gridded RR in 0.04-0.15 / 0.15-0.4 Hz (log ms²)
+``vlf``            256 s    log power in 0.01-0.04 Hz
+``lf_hf``          256 s    ``lf - hf`` (log LF/HF ratio)
+``hf_peak``        256 s    frequency of the largest HF peak (Hz): respiration-rate proxy
+``hf_conc``        256 s    share of HF power within ±0.02 Hz of that peak (RSA regularity)
+``coverage``       30 s     fraction of the epoch covered by valid intervals
+``dfa_a1``         256 b    short-term DFA exponent (scales 4-16 beats) of the last 256
+                            valid intervals; beats only
+=================  =======  =================================================================
+
+References: Task Force of the ESC and NASPE, Heart rate variability: standards of
+measurement, Circulation 1996;93:1043-1065 (time/frequency measures and bands).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dreamband.heart.grid import GRID_FS, HeartSeries
+
+__all__ = ["BASE_FEATURES", "BEAT_ONLY", "EPOCH", "base_features"]
+
+EPOCH = 30.0
+BASE_FEATURES: tuple[str, ...] = (
+    "hr", "hr_sd", "hr_150", "sdnn", "rmssd", "pnn50",
+    "vlf", "lf", "hf", "lf_hf", "hf_peak", "hf_conc", "coverage", "dfa_a1",
+)
+#: Features that need beat-to-beat intervals (NaN for 1-Hz HR input).
+BEAT_ONLY: frozenset[str] = frozenset({"rmssd", "pnn50", "dfa_a1"})
+
+_SPEC_N = 512  # 256 s at 2 Hz
+_MIN_COVER = 0.5
+_DFA_N = 256
+_DFA_SCALES = (4, 6, 8, 11, 16)
+
+
+def _window_sums(t: np.ndarray, cums: list[np.ndarray], ends: np.ndarray, width: float):
+    """Sums over (end - width, end] of per-sample quantities given their cumulative sums."""
+    hi = np.searchsorted(t, ends, side="right")
+    lo = np.searchsorted(t, ends - width, side="right")
+    return [c[hi] - c[lo] for c in cums]
+
+
+def _cum(x: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0.0], np.cumsum(x)])
+
+
+def _time_domain(hs: HeartSeries, ends: np.ndarray) -> dict[str, np.ndarray]:
+    v = hs.valid
+    rr = np.where(v, hs.rr, 0.0)
+    hr = np.where(v, 60.0 / np.where(v, hs.rr, 1.0), 0.0)
+    n = v.astype(float)
+    out: dict[str, np.ndarray] = {}
+    c_n, c_hr, c_hr2, c_rr, c_rr2 = (
+        _cum(n), _cum(hr), _cum(hr * hr), _cum(rr), _cum(rr * rr),
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cnt, s_hr, s_hr2, s_rr = _window_sums(hs.t, [c_n, c_hr, c_hr2, c_rr], ends, EPOCH)
+        out["hr"] = np.where(cnt > 0, s_hr / cnt, np.nan)
+        var = s_hr2 / cnt - (s_hr / cnt) ** 2
+        out["hr_sd"] = np.where(cnt > 1, np.sqrt(np.clip(var, 0, None)), np.nan)
+        cover = np.clip(s_rr / EPOCH, 0, 1) if hs.kind == "rr" else np.clip(cnt / EPOCH, 0, 1)
+        out["coverage"] = cover
+        cnt, s_hr = _window_sums(hs.t, [c_n, c_hr], ends, 150.0)
+        out["hr_150"] = np.where(cnt > 0, s_hr / cnt, np.nan)
+        cnt, s1, s2 = _window_sums(hs.t, [c_n, c_rr, c_rr2], ends, 300.0)
+        var = s2 / cnt - (s1 / cnt) ** 2
+        out["sdnn"] = np.where(cnt > 2, 1000 * np.sqrt(np.clip(var, 0, None)), np.nan)
+        if hs.kind == "rr":
+            pair = v[1:] & v[:-1]
+            d = np.where(pair, np.diff(np.where(v, hs.rr, 0.0)), 0.0)
+            tp = hs.t[1:]
+            c_p, c_d2, c_50 = _cum(pair.astype(float)), _cum(d * d), _cum(np.abs(d) > 0.05)
+            cnt, s_d2, s_50 = _window_sums(tp, [c_p, c_d2, c_50], ends, 120.0)
+            out["rmssd"] = np.where(cnt > 2, 1000 * np.sqrt(s_d2 / cnt), np.nan)
+            out["pnn50"] = np.where(cnt > 2, s_50 / cnt, np.nan)
+        else:
+            out["rmssd"] = np.full(ends.size, np.nan)
+            out["pnn50"] = np.full(ends.size, np.nan)
+    return out
+
+
+def _spectral(hs: HeartSeries, ends: np.ndarray) -> dict[str, np.ndarray]:
+    n_ep = ends.size
+    grid = hs.on_grid(float(ends[-1])) if n_ep else np.empty(0)
+    # Grid index of each epoch end (the last sample at or before it), windows of _SPEC_N.
+    last = np.floor(ends * GRID_FS + 1e-9).astype(np.int64)
+    padded = np.concatenate([np.full(_SPEC_N, np.nan), grid, np.full(1, np.nan)])
+    last_p = np.clip(last, -1, grid.size) + _SPEC_N  # index into padded
+    idx = last_p[:, None] - np.arange(_SPEC_N - 1, -1, -1)[None, :]
+    x = padded[idx] * 1000.0  # ms
+    finite = np.isfinite(x)
+    cover = finite.mean(axis=1)
+    ok = cover >= _MIN_COVER
+    names = ("vlf", "lf", "hf", "lf_hf", "hf_peak", "hf_conc")
+    out = {k: np.full(n_ep, np.nan) for k in names}
+    if not ok.any():
+        return out
+    x = x[ok]
+    fin = finite[ok]
+    mean = np.nanmean(np.where(fin, x, np.nan), axis=1, keepdims=True)
+    x = np.where(fin, x - mean, 0.0)  # gaps contribute zero after mean removal
+    # Remove a linear trend over the window (fit on valid samples).
+    tt = np.where(fin, np.linspace(-1, 1, _SPEC_N)[None, :], 0.0)
+    sxx = np.maximum((tt * tt).sum(axis=1, keepdims=True), 1e-12)
+    slope = (x * tt).sum(axis=1, keepdims=True) / sxx
+    x = x - slope * tt
+    win = np.hanning(_SPEC_N)
+    spec = np.abs(np.fft.rfft(x * win, axis=1)) ** 2
+    spec /= (win**2).sum() * GRID_FS * fin.mean(axis=1, keepdims=True)
+    f = np.fft.rfftfreq(_SPEC_N, 1 / GRID_FS)
+    df = f[1] - f[0]
+
+    def band(lo: float, hi: float) -> np.ndarray:
+        sel = (f >= lo) & (f < hi)
+        return spec[:, sel].sum(axis=1) * df
+
+    vlf, lf, hf = band(0.01, 0.04), band(0.04, 0.15), band(0.15, 0.4)
+    eps = 1e-3
+    out["vlf"][ok] = np.log(vlf + eps)
+    out["lf"][ok] = np.log(lf + eps)
+    out["hf"][ok] = np.log(hf + eps)
+    out["lf_hf"][ok] = np.log(lf + eps) - np.log(hf + eps)
+    hsel = np.flatnonzero((f >= 0.15) & (f < 0.4))
+    peak = hsel[np.argmax(spec[:, hsel], axis=1)]
+    out["hf_peak"][ok] = f[peak]
+    near = np.abs(f[None, :] - f[peak][:, None]) <= 0.02
+    out["hf_conc"][ok] = (spec * near).sum(axis=1) * df / (hf + eps)
+    return out
+
+
+def _dfa_alpha1(hs: HeartSeries, ends: np.ndarray) -> np.ndarray:
+    """Short-term detrended fluctuation exponent over the last ``_DFA_N`` valid beats."""
+    out = np.full(ends.size, np.nan)
+    if hs.kind != "rr":
+        return out
+    rr = hs.rr[hs.valid]
+    if rr.size < _DFA_N:
+        return out
+    tv = hs.t[hs.valid]
+    hi = np.searchsorted(tv, ends, side="right")
+    ok = hi >= _DFA_N
+    idx = hi[ok][:, None] - _DFA_N + np.arange(_DFA_N)[None, :]
+    seg = rr[idx]
+    prof = np.cumsum(seg - seg.mean(axis=1, keepdims=True), axis=1)
+    logf = []
+    for n in _DFA_SCALES:
+        m = _DFA_N // n
+        boxes = prof[:, -m * n:].reshape(prof.shape[0], m, n)
+        x = np.column_stack([np.ones(n), np.arange(n) - (n - 1) / 2])
+        proj = x @ np.linalg.pinv(x)
+        resid = boxes - boxes @ proj.T
+        logf.append(0.5 * np.log(np.mean(resid * resid, axis=(1, 2)) + 1e-12))
+    logf = np.array(logf)
+    logn = np.log(np.array(_DFA_SCALES, dtype=float))
+    ln = logn - logn.mean()
+    out[ok] = (ln[:, None] * (logf - logf.mean(axis=0))).sum(axis=0) / (ln * ln).sum()
+    return out
+
+
+def base_features(hs: HeartSeries, n_epochs: int, offset: float = 0.0) -> np.ndarray:
+    """Trailing-window heart features of every epoch.
+
+    Parameters
+    ----------
+    hs : HeartSeries
+        Prepared heart signal (:func:`dreamband.heart.grid.prepare_beats` or
+        :func:`~dreamband.heart.grid.prepare_hr`).
+    n_epochs : int
+        Number of 30-s epochs.
+    offset : float
+        Onset of the first epoch in seconds from the recording start.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_epochs, len(BASE_FEATURES))`` in the column order of :data:`BASE_FEATURES`;
+        NaN where a window holds too little valid signal.
+    """
+    ends = offset + EPOCH * (np.arange(n_epochs) + 1.0)
+    feats = _time_domain(hs, ends)
+    feats.update(_spectral(hs, ends))
+    feats["dfa_a1"] = _dfa_alpha1(hs, ends)
+    # An epoch whose own 30 s is mostly gap gets no HR level.
+    poor = feats["coverage"] < _MIN_COVER
+    feats["hr"] = np.where(poor, np.nan, feats["hr"])
+    feats["hr_sd"] = np.where(poor, np.nan, feats["hr_sd"])
+    return np.column_stack([feats[k] for k in BASE_FEATURES])

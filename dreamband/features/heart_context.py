@@ -1,0 +1,161 @@
+"""Heart feature matrix of a night: per-night scaling, temporal context, time of night.
+
+Two variants from one code path:
+
+* ``live`` (causal): every feature of epoch ``k`` depends only on samples up to the end of
+  epoch ``k``. Levels are scaled against the *night so far* (expanding mean and SD),
+  context is a trailing mean.
+* ``batch`` (two-sided): trailing windows are looked up a few epochs later so they centre
+  on the epoch, levels are scaled against the whole night, context is a centred mean, and
+  the epoch's position within the night is known.
+
+Heart rate and HRV differ several-fold between people, so per-night scaling carries most
+of the information that transfers across subjects. Time-of-night and clock-time features
+were tried and dropped: on slpdb leave-one-subject-out they lowered kappa (0.405 without
+them vs 0.365 with them, 200-tree model), as the recordings start at different points of
+the night.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dreamband.features.heart import BASE_FEATURES, base_features
+from dreamband.heart.grid import HeartSeries
+
+__all__ = ["feature_names", "heart_features", "night_scaled"]
+
+#: Epochs to look ahead in batch so a trailing window of the given length is centred.
+_CENTRE = {
+    "hr": 0, "hr_sd": 0, "coverage": 0, "hr_150": 2, "rmssd": 2, "pnn50": 2, "sdnn": 5,
+    "vlf": 4, "lf": 4, "hf": 4, "lf_hf": 4, "hf_peak": 4, "hf_conc": 4,
+    "dfa_a1": 3,
+}
+#: Base features given a per-night z-score and temporal context.
+_SCALED = ("hr", "hr_sd", "hr_150", "sdnn", "rmssd", "pnn50", "vlf", "lf", "hf", "lf_hf",
+           "hf_conc", "dfa_a1")
+_CONTEXT = ("hr", "hr_150", "sdnn", "rmssd", "lf", "hf", "lf_hf", "hf_conc", "hr_sd",
+            "dfa_a1")
+_RAW = ("lf_hf", "hf_peak", "hf_conc", "pnn50", "coverage", "dfa_a1")
+_WIDE = 10  # epochs of context on each side (5 min)
+
+
+def feature_names(live: bool) -> list[str]:
+    """Column names of :func:`heart_features` for the live or batch variant."""
+    names = [f"{k}_raw" for k in _RAW]
+    names += [f"{k}_z" for k in _SCALED]
+    names += [f"{k}_ctx" for k in _CONTEXT]
+    names += ["hr_trend", "sdnn_trend"]
+    if not live:
+        names += ["hr_fut"]
+    return names
+
+
+def _nan_cumsum(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    fin = np.isfinite(x)
+    return np.cumsum(np.where(fin, x, 0.0), axis=0), np.cumsum(fin, axis=0)
+
+
+def night_scaled(x: np.ndarray, live: bool, min_count: int = 10) -> np.ndarray:
+    """Z-score each column against the night so far (``live``) or the whole night.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        ``(n_epochs, n_features)``, NaN for missing values.
+    live : bool
+        Expanding statistics (epoch ``k`` scaled by epochs ``0..k``) or whole-night ones.
+    min_count : int
+        Fewest finite values before a live z-score is given (NaN before).
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape as ``x``.
+    """
+    x = np.asarray(x, dtype=float)
+    if live:
+        s1, n = _nan_cumsum(x)
+        s2, _ = _nan_cumsum(x * x)
+    else:
+        fin = np.isfinite(x)
+        s1 = np.where(fin, x, 0.0).sum(axis=0, keepdims=True)
+        s2 = np.where(fin, x * x, 0.0).sum(axis=0, keepdims=True)
+        n = fin.sum(axis=0, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / n
+        sd = np.sqrt(np.clip(s2 / n - mean * mean, 0, None))
+        z = (x - mean) / np.where(sd > 1e-9, sd, np.nan)
+    if live:
+        z = np.where(n >= min_count, z, np.nan)
+    return z
+
+
+def _rolling_mean(x: np.ndarray, before: int, after: int) -> np.ndarray:
+    """NaN-aware mean over epochs ``k - before .. k + after`` (clipped at the edges)."""
+    n = x.shape[0]
+    s, c = _nan_cumsum(x)
+    s = np.concatenate([np.zeros((1, x.shape[1])), s])
+    c = np.concatenate([np.zeros((1, x.shape[1])), c])
+    k = np.arange(n)
+    lo = np.clip(k - before, 0, n)
+    hi = np.clip(k + after + 1, 0, n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (s[hi] - s[lo]) / (c[hi] - c[lo])
+
+
+def _shift_ahead(x: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Column ``j`` of epoch ``k`` taken from epoch ``min(k + steps[j], n - 1)``."""
+    n = x.shape[0]
+    rows = np.clip(np.arange(n)[:, None] + steps[None, :], 0, n - 1)
+    return np.take_along_axis(x, rows, axis=0)
+
+
+def heart_features(
+    hs: HeartSeries,
+    n_epochs: int,
+    offset: float = 0.0,
+    live: bool = False,
+) -> tuple[np.ndarray, list[str]]:
+    """Feature matrix of a night for the heart stager.
+
+    Parameters
+    ----------
+    hs : HeartSeries
+        Prepared heart signal.
+    n_epochs : int
+        Number of 30-s epochs to describe.
+    offset : float
+        Onset of epoch 0 in seconds from the recording start.
+    live : bool
+        Causal (past-only) variant instead of the two-sided batch variant.
+
+    Returns
+    -------
+    X : numpy.ndarray
+        ``(n_epochs, n_features)`` float matrix, NaN for missing values.
+    names : list of str
+        Column names (:func:`feature_names`).
+    """
+    base = base_features(hs, n_epochs, offset)
+    col = {k: i for i, k in enumerate(BASE_FEATURES)}
+    if not live:
+        steps = np.array([_CENTRE[k] for k in BASE_FEATURES])
+        base = _shift_ahead(base, steps)
+    raw = base[:, [col[k] for k in _RAW]]
+    z = night_scaled(base[:, [col[k] for k in _SCALED]], live)
+    zc = {k: z[:, i] for i, k in enumerate(_SCALED)}
+    zctx = np.column_stack([zc[k] for k in _CONTEXT])
+    ctx = _rolling_mean(zctx, _WIDE, 0 if live else _WIDE)
+    past = _rolling_mean(zctx, _WIDE, 0)
+    # Trend: level now minus the mean of the previous 10 epochs (5 min).
+    lag = np.vstack([np.full((_WIDE + 1, zctx.shape[1]), np.nan), past[: -_WIDE - 1]])[:n_epochs]
+    i_hr, i_sdnn = _CONTEXT.index("hr_150"), _CONTEXT.index("sdnn")
+    cols = [raw, z, ctx,
+            (zctx[:, i_hr] - lag[:, i_hr])[:, None],
+            (zctx[:, i_sdnn] - lag[:, i_sdnn])[:, None]]
+    if not live:
+        fut = _rolling_mean(zctx[:, [i_hr]], 0, _WIDE)
+        cols.append(fut - past[:, [i_hr]])
+    X = np.column_stack(cols)
+    return X, feature_names(live)

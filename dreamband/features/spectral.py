@@ -1,0 +1,96 @@
+"""Spectral evidence per epoch: band powers, ratios, spectral edge and entropy, Hjorth.
+
+All functions take ``(n_epochs, n_samples)`` arrays in µV and work on every epoch at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal
+
+__all__ = ["BANDS", "band_powers", "hjorth", "welch_epochs"]
+
+#: Frequency bands in Hz (lower edge inclusive, upper exclusive), after the AASM manual
+#: and common practice (e.g. Vallat & Walker 2021).
+BANDS: dict[str, tuple[float, float]] = {
+    "sdelta": (0.5, 2.0),
+    "fdelta": (2.0, 4.0),
+    "theta": (4.0, 8.0),
+    "alpha": (8.0, 12.0),
+    "sigma": (12.0, 16.0),
+    "beta": (16.0, 30.0),
+}
+
+
+def welch_epochs(
+    epochs: np.ndarray, fs: float, window_s: float = 4.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Welch power spectral density of every epoch (Hann window, 50 % overlap).
+
+    Returns
+    -------
+    freqs : numpy.ndarray
+        Frequencies in Hz.
+    psd : numpy.ndarray
+        ``(n_epochs, n_freqs)`` in µV²/Hz.
+    """
+    nper = min(round(window_s * fs), epochs.shape[-1])
+    return signal.welch(epochs, fs=fs, nperseg=nper, noverlap=nper // 2, axis=-1)
+
+
+def band_powers(freqs: np.ndarray, psd: np.ndarray, fs: float) -> dict[str, np.ndarray]:
+    """Absolute (µV²) and relative band powers, ratios, spectral edge and entropy.
+
+    Bands reaching above ``0.45 fs`` are cut there (a 50-Hz recording has beta 16-22.5 Hz).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``abs_<band>`` (log10 µV²), ``rel_<band>`` (fraction of 0.5-``top`` Hz power),
+        ``total`` (log10 µV²), ``sef95`` (Hz), ``median_freq`` (Hz), ``entropy``
+        (normalised spectral entropy, 0-1) and ratios ``delta_theta``, ``theta_alpha``,
+        ``alpha_theta_delta``, ``sigma_rest`` (log10).
+    """
+    df = freqs[1] - freqs[0]
+    top = min(30.0, 0.45 * fs)
+    inband = (freqs >= 0.5) & (freqs < top)
+    total = psd[:, inband].sum(axis=1) * df + 1e-12
+    out: dict[str, np.ndarray] = {}
+    absp: dict[str, np.ndarray] = {}
+    for name, (lo, hi) in BANDS.items():
+        m = (freqs >= lo) & (freqs < min(hi, top))
+        absp[name] = psd[:, m].sum(axis=1) * df + 1e-12
+        out[f"abs_{name}"] = np.log10(absp[name])
+        out[f"rel_{name}"] = absp[name] / total
+    out["total"] = np.log10(total)
+    p = psd[:, inband]
+    cum = np.cumsum(p, axis=1)
+    cum /= cum[:, -1:]
+    f_in = freqs[inband]
+    out["sef95"] = f_in[np.argmax(cum >= 0.95, axis=1)]
+    out["median_freq"] = f_in[np.argmax(cum >= 0.5, axis=1)]
+    pn = p / (p.sum(axis=1, keepdims=True) + 1e-30)
+    out["entropy"] = -(pn * np.log(pn + 1e-30)).sum(axis=1) / np.log(pn.shape[1])
+    delta = absp["sdelta"] + absp["fdelta"]
+    out["delta_theta"] = np.log10(delta / absp["theta"])
+    out["theta_alpha"] = np.log10(absp["theta"] / absp["alpha"])
+    out["alpha_theta_delta"] = np.log10(absp["alpha"] / (absp["theta"] + delta))
+    out["sigma_rest"] = np.log10(absp["sigma"] / (absp["alpha"] + absp["theta"]))
+    return out
+
+
+def hjorth(epochs: np.ndarray, fs: float) -> dict[str, np.ndarray]:
+    """Hjorth activity (log10 µV²), mobility (Hz) and complexity of every epoch."""
+    x = epochs - epochs.mean(axis=1, keepdims=True)
+    dx = np.diff(x, axis=1) * fs
+    ddx = np.diff(dx, axis=1) * fs
+    v0 = x.var(axis=1) + 1e-12
+    v1 = dx.var(axis=1) + 1e-12
+    v2 = ddx.var(axis=1) + 1e-12
+    mob = np.sqrt(v1 / v0)
+    comp = np.sqrt(v2 / v1) / mob
+    return {
+        "hj_activity": np.log10(v0),
+        "hj_mobility": mob / (2 * np.pi),
+        "hj_complexity": comp,
+    }

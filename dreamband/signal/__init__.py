@@ -1,0 +1,24 @@
+"""Signal processing: SOS filters (causal and zero-phase), resampling, quality flags."""
+
+from dreamband.signal.filters import (
+    CausalFilter,
+    bandpass_sos,
+    filter_causal,
+    filter_zero_phase,
+    highpass_sos,
+    lowpass_sos,
+)
+from dreamband.signal.quality import QualityFlags, epoch_quality
+from dreamband.signal.resample import resample
+
+__all__ = [
+    "CausalFilter",
+    "QualityFlags",
+    "bandpass_sos",
+    "epoch_quality",
+    "filter_causal",
+    "filter_zero_phase",
+    "highpass_sos",
+    "lowpass_sos",
+    "resample",
+]

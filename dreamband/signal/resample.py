@@ -1,0 +1,40 @@
+"""Resampling by a rational factor with an anti-aliasing polyphase filter."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+from scipy import signal
+
+__all__ = ["resample"]
+
+
+def resample(x: np.ndarray, fs_in: float, fs_out: float, axis: int = -1) -> np.ndarray:
+    """Resample ``x`` from ``fs_in`` to ``fs_out`` Hz (``scipy.signal.resample_poly``).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Signal(s), resampled along ``axis``.
+    fs_in, fs_out : float
+        Sampling rates in Hz. Their ratio is approximated by a fraction with a
+        denominator of at most 1000.
+
+    Returns
+    -------
+    numpy.ndarray
+        The resampled signal (``x`` itself, as float64, when the rates are equal).
+
+    Raises
+    ------
+    ValueError
+        If a rate is not positive.
+    """
+    if not (fs_in > 0 and fs_out > 0):
+        raise ValueError(f"sampling rates must be positive; got {fs_in} -> {fs_out} Hz")
+    x = np.asarray(x, dtype=np.float64)
+    if abs(fs_in - fs_out) < 1e-9 * fs_in:
+        return x
+    frac = Fraction(fs_out / fs_in).limit_denominator(1000)
+    return signal.resample_poly(x, frac.numerator, frac.denominator, axis=axis)

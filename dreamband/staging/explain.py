@@ -1,0 +1,61 @@
+"""Per-epoch explanation of the ``rules`` engine: the rule values and evidence behind a stage."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dreamband.core.stages import FIVE_CLASS
+from dreamband.features.eeg import Evidence
+from dreamband.staging.rules import RULE_NAMES, RulesResult
+
+__all__ = ["EXPLAIN_EVIDENCE", "explain_table"]
+
+#: Evidence columns shown next to the rule values.
+EXPLAIN_EVIDENCE: tuple[str, ...] = (
+    "sw_fraction",
+    "sp_count",
+    "kc_count",
+    "rel_alpha",
+    "rel_theta",
+    "rel_sigma",
+    "emg",
+    "rem_count",
+)
+
+# Which rule speaks for each stage, shown as the reason.
+_REASON = {
+    0: ("alpha", "high_freq"),
+    1: ("theta", "low_amplitude"),
+    2: ("n2_signs", "n2_context"),
+    3: ("slow_waves",),
+    4: ("eye_movements", "low_emg", "low_amplitude"),
+}
+
+
+def explain_table(ev: Evidence, res: RulesResult) -> dict[str, list]:
+    """Columns of the ``--explain`` table, one row per epoch.
+
+    Returns
+    -------
+    dict of str to list
+        ``epoch``, ``stage``, ``reason`` (the rule values that carried the stage),
+        ``lik_<stage>`` (rule likelihoods before smoothing), every rule in
+        :data:`RULE_NAMES` and the evidence in :data:`EXPLAIN_EVIDENCE`.
+    """
+    stages = res.probabilities.argmax(axis=1)
+    out: dict[str, list] = {"epoch": list(range(ev.n_epochs))}
+    out["stage"] = [FIVE_CLASS[s].label for s in stages]
+    reasons = []
+    for i, s in enumerate(stages):
+        parts = [f"{r}={res.predicates[i, RULE_NAMES.index(r)]:.2f}" for r in _REASON[int(s)]]
+        if ev.bad[i]:
+            parts.append("bad signal")
+        reasons.append(" ".join(parts))
+    out["reason"] = reasons
+    for j, s in enumerate(FIVE_CLASS):
+        out[f"lik_{s.label}"] = np.round(res.likelihoods[:, j], 4).tolist()
+    for j, r in enumerate(RULE_NAMES):
+        out[r] = np.round(res.predicates[:, j], 4).tolist()
+    for name in EXPLAIN_EVIDENCE:
+        out[name] = np.round(ev[name], 4).tolist()
+    return out

@@ -1,0 +1,217 @@
+"""Heart-rate sleep staging (wake / NREM / REM) from beats or heart-rate samples.
+
+Inputs: a :class:`~dreamband.core.beats.BeatSeries` (R-peak times: chest strap RR, ECG
+R-peaks, WFDB beat annotations) or heart-rate samples in bpm (wristbands without RR).
+Output: a ``"wearable"`` :class:`~dreamband.core.hypnogram.Hypnogram` with calibrated
+``p_W, p_NREM, p_REM``. The shipped models were trained on the MIT-BIH Polysomnographic
+Database (slpdb); see their JSON sidecars for the leave-one-subject-out scores.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dreamband.core.beats import BeatSeries
+from dreamband.core.hypnogram import Hypnogram
+from dreamband.errors import DreambandError, InputFileError
+from dreamband.features.heart import EPOCH
+from dreamband.features.heart_context import feature_names, heart_features
+from dreamband.heart.grid import HeartSeries, prepare_beats, prepare_hr
+from dreamband.staging.heart_model import CLASS_NAMES, STAY, predict_night
+from dreamband.staging.heart_train import KIND, model_filename
+
+__all__ = ["HeartRate", "load_heart_model", "stage_heart", "stage_heart_file"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HeartRate:
+    """Heart-rate samples of a wristband: ``times`` in s from the recording start, ``hr`` in bpm."""
+
+    times: np.ndarray
+    hr: np.ndarray
+    source: str = ""
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, kind: str, live: bool) -> tuple[Any, dict]:
+    from dreamband.staging.modelfile import load_model
+
+    expect = {"kind": KIND, "input": kind, "variant": "live" if live else "batch",
+              "features": feature_names(live), "classes": list(CLASS_NAMES)}
+    return load_model(path, expect=expect)
+
+
+def load_heart_model(
+    kind: str = "rr", live: bool = False, model_dir: str | os.PathLike | None = None
+) -> tuple[Any, dict]:
+    """Load a shipped (or trained) heart model and its sidecar.
+
+    Parameters
+    ----------
+    kind : {"rr", "hr"}
+        Input kind the model was trained for.
+    live : bool
+        Causal variant.
+    model_dir : path, optional
+        Folder of the models (default: the shipped models).
+
+    Raises
+    ------
+    ModelError
+        If the model or sidecar is missing or does not match this version's features.
+    """
+    from dreamband.paths import models_dir
+
+    folder = Path(model_dir) if model_dir is not None else models_dir()
+    return _load(str(folder / model_filename("slpdb", kind, live)), kind, live)
+
+
+def _series(beats_or_hr: Any) -> tuple[HeartSeries, float, Any, str, str]:
+    """Prepared series, end time, start time, source and participant of an input."""
+    if isinstance(beats_or_hr, BeatSeries):
+        if len(beats_or_hr) < 3:
+            raise ValueError(f"{beats_or_hr.source or 'beats'}: need at least 3 beats")
+        hs = prepare_beats(beats_or_hr.times, beats_or_hr.symbols)
+        return (hs, float(beats_or_hr.times[-1]), beats_or_hr.start_time,
+                beats_or_hr.source, beats_or_hr.participant)
+    times = getattr(beats_or_hr, "times", None)
+    hr = getattr(beats_or_hr, "hr", None)
+    if times is None or hr is None:
+        raise TypeError(
+            "stage_heart expects a BeatSeries or heart-rate samples with .times and .hr; got "
+            f"{type(beats_or_hr).__name__}"
+        )
+    times = np.asarray(times, dtype=float)
+    hr = np.asarray(hr, dtype=float)
+    source = getattr(beats_or_hr, "source", "") or "heart-rate samples"
+    if times.shape != hr.shape or times.ndim != 1 or times.size < 3:
+        raise ValueError(f"{source}: need matching 1-D times and hr with at least 3 samples")
+    if np.any(np.diff(times) <= 0):
+        raise ValueError(f"{source}: heart-rate sample times must increase")
+    hs = prepare_hr(times, hr)
+    return hs, float(times[-1]), getattr(beats_or_hr, "start_time", None), source, ""
+
+
+def stage_heart(
+    beats_or_hr: BeatSeries | HeartRate | Any,
+    live: bool = False,
+    n_epochs: int | None = None,
+    offset: float = 0.0,
+    model_dir: str | os.PathLike | None = None,
+) -> Hypnogram:
+    """Stage a night (W / NREM / REM) from heart beats or heart-rate samples.
+
+    Parameters
+    ----------
+    beats_or_hr : BeatSeries or HeartRate
+        R-peak times (any object with ``.times`` and ``.hr`` counts as HR samples in bpm,
+        e.g. :class:`dreamband.io.rr_csv.HeartRateSeries`).
+    live : bool
+        Causal features and forward-only smoothing: epoch ``k`` depends only on samples up
+        to its end, as in a live session.
+    n_epochs : int, optional
+        Epochs to stage from ``offset`` (default: up to the last sample).
+    offset : float
+        Onset of the first epoch in seconds from the recording start.
+    model_dir : path, optional
+        Folder holding ``heart_slpdb_<rr|hr>_<batch|live>.txt`` (default: shipped models).
+
+    Returns
+    -------
+    Hypnogram
+        Scheme ``"wearable"``, 30-s epochs, probabilities in column order W, NREM, REM.
+        ``meta`` holds the model file, input kind and the fraction of samples kept by
+        artefact rejection.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For unusable input (too few samples, wrong type).
+    ModelError
+        If the model is missing or incompatible.
+    """
+    hs, end, start_time, source, participant = _series(beats_or_hr)
+    if n_epochs is None:
+        n_epochs = max(int(np.ceil((end - offset) / EPOCH)), 0)
+    booster, meta = load_heart_model(hs.kind, live, model_dir)
+    X, _ = heart_features(hs, n_epochs, offset, live=live)
+    stay = float(meta.get("smoothing", {}).get("stay", STAY))
+    stages, probs = predict_night(booster, X, live, stay, meta.get("calibration"))
+    if hs.valid_fraction < 0.8:
+        logger.warning("%s: only %.0f%% of samples passed artefact rejection", source,
+                       100 * hs.valid_fraction)
+    start = None if start_time is None else start_time + timedelta(seconds=offset)
+    return Hypnogram(
+        stages=stages,
+        epoch_length=EPOCH,
+        start_time=start,
+        offset=offset,
+        probabilities=probs,
+        source=f"dreamband heart {meta.get('model_file', '')} {meta.get('dreamband_version', '')}"
+        .strip(),
+        scheme="wearable",
+        meta={"participant": participant, "input": hs.kind, "live": live,
+              "valid_fraction": hs.valid_fraction, "model": meta.get("model_file", "")},
+    )
+
+
+def _read_input(path: Path) -> Any:
+    suffix = path.suffix.lower()
+    if suffix in (".hea", ".ecg"):
+        from dreamband.io.slpdb import read_slpdb_beats
+
+        return read_slpdb_beats(path)
+    if suffix in (".csv", ".txt"):
+        from dreamband.io.rr_csv import read_heart_csv
+
+        return read_heart_csv(path)
+    raise InputFileError(
+        path, "not a heart input; expected a WFDB header with beat annotations (.hea) or a "
+        "CSV of RR intervals (rr_ms[,time_s]) or heart rate (time_s,hr_bpm)", "extension",
+    )
+
+
+def stage_heart_file(path: str | os.PathLike, live: bool = False) -> Hypnogram:
+    """Stage a heart input file.
+
+    Parameters
+    ----------
+    path : path
+        A WFDB record header with beat annotations beside it (``slp03.hea`` +
+        ``slp03.ecg``), or a CSV read by :func:`dreamband.io.rr_csv.read_heart_csv`:
+        RR intervals (column ``rr_ms``, optional ``time_s``) or heart-rate samples
+        (columns ``time_s,hr_bpm``).
+    live : bool
+        Causal variant (see :func:`stage_heart`).
+
+    Returns
+    -------
+    Hypnogram
+        Scheme ``"wearable"`` with probabilities ``p_W, p_NREM, p_REM``; epochs from the
+        recording start.
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing, of an unknown kind, malformed, or holds too few samples.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(path, "no such file")
+    data = _read_input(path)
+    try:
+        return stage_heart(data, live=live)
+    except ValueError as exc:
+        if isinstance(exc, DreambandError):
+            raise
+        raise InputFileError(path, str(exc)) from None

@@ -1,0 +1,156 @@
+"""Train the heart stager's shipped models (``dreamband train`` on a heart dataset).
+
+For ``slpdb`` four models are written, one per input kind (``rr``: beat-to-beat intervals,
+``hr``: 1-Hz heart rate) and variant (``batch``: two-sided, ``live``: causal). For
+``sleep-accel`` one model on the Walch 2019 study's own features is written (it documents
+our model family on that dataset; the stager cannot compute those features itself).
+
+Each model is trained on *all* subjects of the dataset. Its sidecar carries the
+leave-one-subject-out scores of the same recipe (the only figures to quote) and a
+calibration (temperature and class biases) fitted on those out-of-subject probabilities.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from dreamband.evaluation.heart import loso_predictions, report_nights
+from dreamband.staging.heart_data import DATASETS, load_nights
+from dreamband.staging.heart_model import (
+    CLASS_NAMES,
+    LGB_PARAMS,
+    N_TREES,
+    STAY,
+    fit_booster,
+    fit_calibration,
+)
+from dreamband.staging.modelfile import save_model
+
+__all__ = ["KIND", "model_filename", "train_heart"]
+
+logger = logging.getLogger(__name__)
+
+#: ``kind`` field of every heart model sidecar.
+KIND = "heart-stager"
+
+_ATTRIBUTION = {
+    "slpdb": {
+        "licence": "ODC-By 1.0 (training data: PhysioNet Open Access)",
+        "citation": (
+            "Ichimaru Y, Moody GB. Development of the polysomnographic database on CD-ROM. "
+            "Psychiatry Clin Neurosci 1999;53(2):175-177. Goldberger AL et al. PhysioBank, "
+            "PhysioToolkit, and PhysioNet. Circulation 2000;101(23):e215-e220."
+        ),
+        "source": "MIT-BIH Polysomnographic Database (slpdb) v1.0.0, beat (.ecg) and "
+                  "stage (.st) annotations",
+    },
+    "sleep-accel": {
+        "licence": "ODC-By 1.0 (training data: PhysioNet Open Access)",
+        "citation": (
+            "Walch O, Huang Y, Forger D, Goldstein C. Sleep stage prediction with raw "
+            "acceleration and photoplethysmography heart rate data derived from a consumer "
+            "wearable device. SLEEP 2019;42(12):zsz180. Walch O. Motion and heart rate from a "
+            "wrist-worn wearable and labeled sleep from polysomnography (v1.0.0). PhysioNet "
+            "2019. doi:10.13026/hmhs-py35."
+        ),
+        "source": "sleep-accel v1.0.0 per-epoch features computed by the study's own code",
+    },
+}
+
+
+def model_filename(dataset: str, kind: str, live: bool) -> str:
+    """File name of a heart model: ``heart_<dataset>_<kind>_<batch|live>.txt``."""
+    ds = dataset.replace("-", "_")
+    return f"heart_{ds}_{kind}_{'live' if live else 'batch'}.txt"
+
+
+def _summary(report: dict) -> dict:
+    return {
+        "n_epochs": report["n"],
+        "accuracy": round(report["accuracy"], 4),
+        "kappa": round(report["kappa"], 4),
+        "macro_f1": round(report["macro_f1"], 4),
+        "f1": {k: round(v, 4) for k, v in report["f1"].items()},
+        "confusion": report["confusion"],
+    }
+
+
+def _train_one(dataset, data_dir, out: Path, kind: str, live: bool, threads: int) -> Path:
+    nights = load_nights(dataset, data_dir, live=live, kind=kind)
+    preds = loso_predictions(nights, live, threads=threads)
+    rep = report_nights(preds)
+    smooth = np.vstack([p.smooth for p in preds])
+    y = np.concatenate([p.y for p in preds])
+    calibration = fit_calibration(smooth, y)
+    X = np.vstack([n.X for n in nights])
+    yy = np.concatenate([n.y for n in nights])
+    booster = fit_booster(X, yy, threads=threads)
+    path = out / model_filename(dataset, kind, live)
+    sidecar = {
+        "kind": KIND,
+        "dataset": dataset,
+        "input": kind,
+        "variant": "live" if live else "batch",
+        "features": nights[0].names,
+        "classes": list(CLASS_NAMES),
+        "epoch_length": 30.0,
+        "smoothing": {"method": "hmm", "stay": STAY, "direction": "forward" if live
+                      else "forward-backward"},
+        "calibration": calibration,
+        "decision": "argmax of smoothed probabilities before calibration (balanced classes)",
+        "params": {**LGB_PARAMS, "n_trees": N_TREES, "class_weight": "balanced"},
+        "training_records": [n.record for n in nights],
+        "n_training_epochs": int(np.count_nonzero(yy >= 0)),
+        "cv": {"scheme": "leave-one-subject-out", **_summary(rep["pooled"])},
+        **_ATTRIBUTION[dataset],
+    }
+    save_model(booster, path, sidecar)
+    logger.info("%s: LOSO kappa %.3f", path.name, rep["pooled"]["kappa"])
+    return path
+
+
+def train_heart(
+    dataset: str, data_dir: str | os.PathLike | None = None, out: str | os.PathLike | None = None,
+    threads: int = 1,
+) -> Path:
+    """Train and save the heart stager's models on a heart dataset.
+
+    Parameters
+    ----------
+    dataset : {"slpdb", "sleep-accel"}
+        Training data.
+    data_dir : path, optional
+        Data folder (default ``$DREAMBAND_DATA``).
+    out : path, optional
+        Output folder (default: the shipped models folder, :func:`dreamband.paths.models_dir`).
+    threads : int
+        LightGBM threads.
+
+    Returns
+    -------
+    pathlib.Path
+        The main model file: ``heart_slpdb_rr_batch.txt`` for slpdb (the three other
+        variants are written beside it), ``heart_sleep_accel_walch_batch.txt`` for
+        sleep-accel.
+
+    Raises
+    ------
+    ValueError
+        For an unknown dataset.
+    """
+    from dreamband.paths import models_dir
+
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")
+    folder = Path(out) if out is not None else models_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    if dataset == "sleep-accel":
+        return _train_one(dataset, data_dir, folder, "walch", False, threads)
+    for kind in ("rr", "hr"):
+        for live in (False, True):
+            _train_one(dataset, data_dir, folder, kind, live, threads)
+    return folder / model_filename(dataset, "rr", False)

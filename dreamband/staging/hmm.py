@@ -1,0 +1,72 @@
+"""Hidden-Markov smoothing of per-epoch stage likelihoods.
+
+Batch uses forward-backward (each epoch's posterior given the whole night); live uses the
+forward pass only (filtering: the posterior given the epochs so far), the same recursion
+stopped before the backward pass. Scaled recursions, no logs needed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["forward_backward", "forward_filter"]
+
+
+def _check(lik: np.ndarray, trans: np.ndarray, init: np.ndarray) -> np.ndarray:
+    lik = np.asarray(lik, dtype=np.float64)
+    k = trans.shape[0]
+    if lik.ndim != 2 or lik.shape[1] != k:
+        raise ValueError(f"likelihoods must have shape (n_epochs, {k}); got {lik.shape}")
+    if init.shape != (k,):
+        raise ValueError(f"initial distribution must have {k} entries; got {init.shape}")
+    return np.maximum(lik, 1e-300)
+
+
+def forward_filter(lik: np.ndarray, trans: np.ndarray, init: np.ndarray) -> np.ndarray:
+    """Filtered posteriors ``P(stage_t | obs_1..t)`` (causal, for live use).
+
+    Parameters
+    ----------
+    lik : numpy.ndarray
+        ``(n_epochs, k)`` emission likelihoods ``p(obs_t | stage)`` up to a factor per epoch.
+    trans : numpy.ndarray
+        ``(k, k)`` transition matrix, rows = from.
+    init : numpy.ndarray
+        ``(k,)`` distribution before the first epoch.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_epochs, k)``; rows sum to 1.
+    """
+    lik = _check(lik, trans, init)
+    n, _ = lik.shape
+    alpha = np.empty_like(lik)
+    prev = init
+    for t in range(n):
+        a = (prev @ trans if t else init) * lik[t]
+        a /= a.sum()
+        alpha[t] = a
+        prev = a
+    return alpha
+
+
+def forward_backward(lik: np.ndarray, trans: np.ndarray, init: np.ndarray) -> np.ndarray:
+    """Smoothed posteriors ``P(stage_t | obs_1..n)`` (batch).
+
+    Same parameters as :func:`forward_filter`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_epochs, k)``; rows sum to 1.
+    """
+    lik = _check(lik, trans, init)
+    n, k = lik.shape
+    alpha = forward_filter(lik, trans, init)
+    beta = np.ones((n, k))
+    for t in range(n - 2, -1, -1):
+        b = trans @ (lik[t + 1] * beta[t + 1])
+        beta[t] = b / b.sum()
+    post = alpha * beta
+    return post / post.sum(axis=1, keepdims=True)

@@ -1,0 +1,153 @@
+"""The ``rules`` engine: AASM scoring rules on per-epoch evidence, then HMM smoothing.
+
+Each rule is a soft predicate in [0, 1] computed from the evidence of
+:func:`dreamband.features.eeg.compute_evidence`. Absolute thresholds come from the AASM
+manual (slow waves ≥ 75 µV filling ≥ 20 % of the epoch for N3; spindles and K-complexes
+for N2); everything amplitude- or montage-dependent is judged against the night itself
+(robust z-scores: the night's median and interquartile range, or the night so far when
+live). The predicates combine into one likelihood per stage:
+
+=====  ==============================================================================
+W      alpha or muscle/high-frequency activity above the night's usual, no N2/N3 signs
+N1     low-amplitude mixed frequency (theta), no spindles, K-complexes, slow waves or alpha
+N2     spindles or K-complexes in the epoch or its neighbours (continuity), < 20 % slow waves
+N3     slow waves ≥ 75 µV over ≥ 20 % of the epoch
+REM    low amplitude, no spindles/K-complexes, low chin EMG and rapid eye movements
+=====  ==============================================================================
+
+The hidden-Markov smoother (transitions from real Sleep-EDF expert hypnograms) turns
+these likelihoods into posteriors: forward-backward in batch, forward-only live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dreamband.features.eeg import Evidence
+from dreamband.staging.hmm import forward_backward, forward_filter
+from dreamband.staging.transitions import load_transitions
+
+__all__ = ["RULE_NAMES", "RulesResult", "rule_predicates", "stage_rules"]
+
+#: Names of the soft predicates, in the order :func:`rule_predicates` returns them.
+RULE_NAMES: tuple[str, ...] = (
+    "slow_waves",
+    "n2_signs",
+    "n2_context",
+    "alpha",
+    "high_freq",
+    "low_amplitude",
+    "theta",
+    "eye_movements",
+    "low_emg",
+)
+
+# Fixed constants of the rules and where they come from.
+SW_FRACTION = 0.20  # AASM: N3 when slow waves cover >= 20 % of the epoch
+SW_SOFTNESS = 0.04  # width of the soft step around 20 % (in epoch fraction)
+Z_HIGH = 1.0  # "clearly above the night's usual": one robust SD above the median
+Z_SOFT = 0.5  # width of the soft step in robust SDs
+FLOOR = 0.02  # smallest likelihood a rule leaves a stage (no rule is absolute)
+
+
+def _sig(x: np.ndarray, centre: float, width: float) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(np.asarray(x, dtype=float) - centre) / width))
+
+
+def rule_predicates(ev: Evidence) -> np.ndarray:
+    """Soft truth values of the scoring rules for every epoch.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_epochs, len(RULE_NAMES))`` values in [0, 1].
+    """
+    # AASM amplitude criterion, and slow-delta power above the night's median (so a
+    # high-amplitude subject's N2 is not read as N3, nor a low-amplitude montage's N3 missed)
+    swf = 0.5 * (ev["sw_fraction"] + ev["ctx_sw_fraction"])  # the epoch and its neighbours
+    sw = _sig(swf, SW_FRACTION, SW_SOFTNESS) * _sig(ev["zctx_abs_sdelta"], 0.0, Z_SOFT)
+    n2 = 1.0 - np.exp(-(ev["sp_count"] + ev["kc_count"]))
+    n2c = 1.0 - np.exp(-2.0 * (ev["ctx_sp_count"] + ev["ctx_kc_count"]))
+    alpha = _sig(ev["zctx_rel_alpha"], Z_HIGH, Z_SOFT)
+    hf = _sig(ev["zctx_emg"], Z_HIGH, Z_SOFT)
+    lowamp = _sig(-ev["z_total"], 0.0, Z_SOFT)
+    theta = _sig(ev["z_rel_theta"], 0.0, Z_SOFT)
+    if ev.has_eog:
+        rems = 1.0 - np.exp(-ev["ctx_rem_count"])
+    else:
+        rems = np.full(ev.n_epochs, 0.5)
+    if ev.has_emg:
+        lowemg = _sig(-ev["zctx_emg"], 0.5, Z_SOFT)
+    else:
+        lowemg = np.full(ev.n_epochs, 0.5)
+    return np.column_stack([sw, n2, n2c, alpha, hf, lowamp, theta, rems, lowemg])
+
+
+def stage_likelihoods(pred: np.ndarray) -> np.ndarray:
+    """Combine the predicates into likelihoods ``(n_epochs, 5)`` for W, N1, N2, N3, REM."""
+    sw, n2, n2c, alpha, hf, lowamp, theta, rems, lowemg = pred.T
+    not_sw = 1.0 - sw
+    n2_any = np.maximum(n2, 0.8 * n2c)
+    wake_sign = np.maximum(alpha, hf)
+    lik = np.column_stack(
+        [
+            not_sw * (1.0 - 0.8 * n2) * wake_sign,
+            not_sw * (1.0 - n2_any) * (1.0 - 0.5 * alpha) * (0.5 + 0.5 * theta) * lowamp,
+            not_sw * (0.1 + 0.9 * n2_any) * (1.0 - 0.7 * wake_sign),
+            sw,
+            not_sw * (1.0 - n2_any) * (1.0 - hf) * lowamp * rems * lowemg,
+        ]
+    )
+    return lik + FLOOR
+
+
+@dataclass(frozen=True)
+class RulesResult:
+    """Output of :func:`stage_rules`.
+
+    Attributes
+    ----------
+    probabilities : numpy.ndarray
+        ``(n_epochs, 5)`` posteriors for W, N1, N2, N3, REM (rows sum to 1).
+    likelihoods : numpy.ndarray
+        ``(n_epochs, 5)`` per-epoch rule likelihoods before smoothing (rows sum to 1).
+    predicates : numpy.ndarray
+        ``(n_epochs, len(RULE_NAMES))`` soft rule values.
+    """
+
+    probabilities: np.ndarray
+    likelihoods: np.ndarray
+    predicates: np.ndarray
+
+
+def stage_rules(
+    ev: Evidence, transitions: tuple[np.ndarray, np.ndarray] | None = None
+) -> RulesResult:
+    """Stage a night with the AASM rules and the HMM smoother.
+
+    Parameters
+    ----------
+    ev : Evidence
+        Evidence of the night; ``ev.causal`` selects forward-only filtering (live) or
+        forward-backward smoothing (batch).
+    transitions : (matrix, initial), optional
+        Defaults to the shipped Sleep-EDF table for ``ev.epoch_length``.
+
+    Returns
+    -------
+    RulesResult
+    """
+    pred = rule_predicates(ev)
+    lik = stage_likelihoods(pred)
+    # epochs with flat/clipped/artefact EEG carry no stage evidence except "wake/movement"
+    lik[ev.bad] = np.array([0.4, 0.15, 0.15, 0.15, 0.15])
+    trans, init = transitions or load_transitions(ev.epoch_length)
+    smooth = forward_filter if ev.causal else forward_backward
+    post = smooth(lik, trans, init)
+    return RulesResult(
+        probabilities=post,
+        likelihoods=lik / lik.sum(axis=1, keepdims=True),
+        predicates=pred,
+    )

@@ -1,0 +1,276 @@
+"""Crash-safe raw recording of band streams: Arrow IPC segments, compacted to Parquet.
+
+Layout under the session folder::
+
+    <band>/<stream>/seg-00000.arrows   append-only Arrow IPC stream files, one per writer open
+    <band>/<stream>/data.parquet       after a clean close: all segments, in order
+    <band>/gaps.arrows | gaps.parquet   explicit gaps of every stream of the band
+
+A record batch is written and flushed every ``flush_interval`` seconds (of block host time)
+or ``flush_rows`` rows, so after a ``kill -9`` every segment reads back up to its last
+complete batch: at most ``flush_interval`` seconds per stream are lost. Rows are samples:
+``index`` (device sample counter, −1 when irregular), ``device_time``, ``host_time`` (s) and
+one float64 column per channel in physical units.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dreamband.errors import InputFileError
+from firmware_bridge.types import Gap, SampleBlock
+
+__all__ = ["RawRecorder", "list_streams", "read_gaps", "read_stream"]
+
+logger = logging.getLogger(__name__)
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+GAP_SCHEMA = pa.schema([("stream", pa.string()), ("missing", pa.int64()),
+                        ("start_time", pa.float64()), ("end_time", pa.float64()),
+                        ("first_index", pa.int64()), ("reason", pa.string())])
+
+
+def _safe(name: str) -> str:
+    return _SAFE.sub("_", name).strip("_") or "band"
+
+
+class _SegmentWriter:
+    """One append-only IPC stream file with buffered rows."""
+
+    def __init__(self, folder: Path, schema: pa.Schema) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        n = len(list(folder.glob("seg-*.arrows")))
+        self.path = folder / f"seg-{n:05d}.arrows"
+        self.schema = schema
+        self._sink = pa.OSFile(str(self.path), "wb")
+        self._writer = pa.ipc.new_stream(self._sink, schema)
+        self._rows: list[dict[str, np.ndarray]] = []
+        self.n_buffered = 0
+        self.first_time: float | None = None
+
+    def add(self, columns: dict[str, np.ndarray], t: float) -> None:
+        self._rows.append(columns)
+        self.n_buffered += len(next(iter(columns.values())))
+        if self.first_time is None:
+            self.first_time = t
+
+    def flush(self, fsync: bool) -> None:
+        if not self._rows:
+            return
+        cols = {k: np.concatenate([r[k] for r in self._rows]) for k in self.schema.names}
+        batch = pa.record_batch([pa.array(cols[k], type=self.schema.field(k).type)
+                                 for k in self.schema.names], schema=self.schema)
+        self._writer.write_batch(batch)
+        self._sink.flush()
+        if fsync:
+            os.fsync(self._sink.fileno())
+        self._rows.clear()
+        self.n_buffered = 0
+        self.first_time = None
+
+    def close(self) -> None:
+        self.flush(fsync=True)
+        self._writer.close()
+        self._sink.close()
+
+
+class RawRecorder:
+    """Append :class:`firmware_bridge.types.SampleBlock` s and gaps of many bands to disk.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Session folder (created).
+    flush_interval : float
+        Maximal span of host time (s) kept in memory per stream before a batch is written.
+    flush_rows : int
+        Write a batch as soon as this many rows are buffered.
+    fsync : bool
+        fsync after every batch (survives power loss, not only a killed process).
+    """
+
+    def __init__(self, folder: str | os.PathLike, flush_interval: float = 1.0,
+                 flush_rows: int = 65536, fsync: bool = False) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.flush_interval = float(flush_interval)
+        self.flush_rows = int(flush_rows)
+        self.fsync = fsync
+        self._streams: dict[tuple[str, str], _SegmentWriter] = {}
+        self._gaps: dict[str, _SegmentWriter] = {}
+        self.closed = False
+
+    def write(self, item: SampleBlock | Gap) -> None:
+        """Record one sample block or gap."""
+        if self.closed:
+            raise ValueError(f"{self.folder}: recorder is closed")
+        if isinstance(item, SampleBlock):
+            self._write_block(item)
+        elif isinstance(item, Gap):
+            self._write_gap(item)
+        else:
+            raise TypeError(f"expected a SampleBlock or Gap, got {type(item).__name__}")
+
+    def _write_block(self, b: SampleBlock) -> None:
+        key = (_safe(b.device), b.stream)
+        w = self._streams.get(key)
+        if w is None:
+            fields = [("index", pa.int64()), ("device_time", pa.float64()),
+                      ("host_time", pa.float64())]
+            fields += [(f"ch_{c}", pa.float64()) for c in b.channels]
+            meta = {"device": b.device, "stream": b.stream,
+                    "fs": "" if b.fs is None else repr(b.fs)}
+            w = self._streams[key] = _SegmentWriter(self.folder / key[0] / key[1],
+                                                    pa.schema(fields, metadata=meta))
+        n = b.samples.shape[1]
+        first = b.first_index
+        cols = {"index": (np.arange(first, first + n) if first >= 0 else np.full(n, -1)),
+                "device_time": b.device_time, "host_time": b.host_time}
+        for i, c in enumerate(b.channels):
+            cols[f"ch_{c}"] = b.samples[i]
+        t = float(b.host_time[-1])
+        w.add(cols, t)
+        if w.n_buffered >= self.flush_rows or (
+                w.first_time is not None and t - w.first_time >= self.flush_interval):
+            w.flush(self.fsync)
+
+    def _write_gap(self, g: Gap) -> None:
+        band = _safe(g.device)
+        w = self._gaps.get(band)
+        if w is None:
+            w = self._gaps[band] = _SegmentWriter(self.folder / band / "gaps", GAP_SCHEMA)
+        w.add({"stream": np.array([g.stream], dtype=object),
+               "missing": np.array([g.missing]),
+               "start_time": np.array([g.start_time]), "end_time": np.array([g.end_time]),
+               "first_index": np.array([g.first_index]),
+               "reason": np.array([g.reason], dtype=object)}, float(g.end_time))
+        w.flush(self.fsync)  # gaps are rare and precious
+
+    def flush_older_than(self, host_time: float) -> None:
+        """Write the streams whose oldest buffered row is at or before ``host_time`` (s).
+
+        Call it periodically so that slow streams (1 Hz heart rate) are not held back until
+        their next block arrives.
+        """
+        for w in self._streams.values():
+            if w.first_time is not None and w.first_time <= host_time:
+                w.flush(self.fsync)
+
+    def flush(self) -> None:
+        """Write every buffered row now."""
+        for w in [*self._streams.values(), *self._gaps.values()]:
+            w.flush(self.fsync)
+
+    def close(self, compact: bool = True) -> None:
+        """Flush, close the segments and (``compact``) rewrite each stream as Parquet."""
+        if self.closed:
+            return
+        for w in [*self._streams.values(), *self._gaps.values()]:
+            w.close()
+        self.closed = True
+        if compact:
+            for folder in {w.path.parent for w in [*self._streams.values(), *self._gaps.values()]}:
+                compact_folder(folder)
+
+    def __enter__(self) -> RawRecorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _read_segment(path: Path) -> tuple[pa.Table | None, bool]:
+    """Batches of one IPC stream file up to the last complete one; (table, complete)."""
+    batches = []
+    schema = None
+    complete = True
+    try:
+        with pa.OSFile(str(path), "rb") as src:
+            reader = pa.ipc.open_stream(src)
+            schema = reader.schema
+            while True:
+                try:
+                    batches.append(reader.read_next_batch())
+                except StopIteration:
+                    break
+    except (pa.ArrowInvalid, OSError, EOFError) as exc:
+        complete = False
+        logger.info("%s: truncated segment (%s); kept %d batches", path, exc, len(batches))
+    if schema is None:
+        return None, False
+    return pa.Table.from_batches(batches, schema=schema), complete
+
+
+def compact_folder(folder: Path) -> Path | None:
+    """Merge the segments of one stream folder into ``data.parquet`` and delete them."""
+    table = _load_segments(folder)
+    if table is None:
+        return None
+    out = folder / "data.parquet"
+    if out.exists():
+        table = pa.concat_tables([pq.read_table(out), table])
+    tmp = folder / "data.parquet.tmp"
+    pq.write_table(table, tmp)
+    os.replace(tmp, out)
+    for seg in sorted(folder.glob("seg-*.arrows")):
+        seg.unlink()
+    return out
+
+
+def _load_segments(folder: Path) -> pa.Table | None:
+    tables = []
+    for seg in sorted(folder.glob("seg-*.arrows")):
+        t, _ = _read_segment(seg)
+        if t is not None:
+            tables.append(t)
+    if not tables:
+        return None
+    return pa.concat_tables(tables, promote_options="default")
+
+
+def list_streams(folder: str | os.PathLike) -> list[tuple[str, str]]:
+    """``(band, stream)`` pairs recorded under a session folder."""
+    root = Path(folder)
+    out = []
+    for band in sorted(p for p in root.iterdir() if p.is_dir()):
+        for s in sorted(p for p in band.iterdir() if p.is_dir() and p.name != "gaps"):
+            out.append((band.name, s.name))
+    return out
+
+
+def read_stream(folder: str | os.PathLike, band: str, stream: str) -> pa.Table:
+    """Samples of one stream: Parquet if compacted, plus any segments left by a crash.
+
+    Raises
+    ------
+    InputFileError
+        When nothing was recorded for that band and stream.
+    """
+    d = Path(folder) / _safe(band) / stream
+    parts = []
+    if (d / "data.parquet").exists():
+        parts.append(pq.read_table(d / "data.parquet"))
+    seg = _load_segments(d) if d.is_dir() else None
+    if seg is not None:
+        parts.append(seg)
+    if not parts:
+        raise InputFileError(d, "no recorded samples", f"stream {stream!r}")
+    return pa.concat_tables(parts, promote_options="default")
+
+
+def read_gaps(folder: str | os.PathLike, band: str) -> pa.Table:
+    """Gaps recorded for a band (empty table when none)."""
+    d = Path(folder) / _safe(band) / "gaps"
+    parts = []
+    if (d / "data.parquet").exists():
+        parts.append(pq.read_table(d / "data.parquet"))
+    seg = _load_segments(d) if d.is_dir() else None
+    if seg is not None:
+        parts.append(seg)
+    return pa.concat_tables(parts) if parts else GAP_SCHEMA.empty_table()

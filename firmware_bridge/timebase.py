@@ -1,0 +1,131 @@
+"""Host time for bands: the real monotonic clock, a scaled clock, or a simulated one.
+
+Everything that stamps or waits (the :class:`~firmware_bridge.band.Band`, virtual bands) asks a
+:class:`Timebase`, so a virtual session can run at 1×, N× or as fast as the CPU allows
+("max") with identical code. Times are float seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+
+__all__ = ["RealTime", "ScaledTime", "SimulatedTime", "Timebase", "make_timebase"]
+
+
+class Timebase:
+    """Interface: ``now()`` and ``await sleep_until(t)``."""
+
+    def now(self) -> float:
+        """Current host time (s)."""
+        raise NotImplementedError
+
+    async def sleep_until(self, t: float) -> None:
+        """Return once ``now() >= t``."""
+        raise NotImplementedError
+
+    async def sleep(self, dt: float) -> None:
+        """Wait ``dt`` seconds of this timebase."""
+        await self.sleep_until(self.now() + max(0.0, dt))
+
+
+class RealTime(Timebase):
+    """The host's monotonic clock."""
+
+    def now(self) -> float:
+        """``time.monotonic()``."""
+        return time.monotonic()
+
+    async def sleep_until(self, t: float) -> None:
+        """Sleep on the event loop until ``t``."""
+        await asyncio.sleep(max(0.0, t - time.monotonic()))
+
+
+class ScaledTime(Timebase):
+    """Simulated time running ``speed`` times faster than the wall clock, from 0."""
+
+    def __init__(self, speed: float) -> None:
+        if not speed > 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        self.speed = float(speed)
+        self._t0 = time.monotonic()
+
+    def now(self) -> float:
+        """Simulated seconds since creation."""
+        return (time.monotonic() - self._t0) * self.speed
+
+    async def sleep_until(self, t: float) -> None:
+        """Sleep the wall-clock share of the simulated wait."""
+        await asyncio.sleep(max(0.0, (t - self.now()) / self.speed))
+
+
+class SimulatedTime(Timebase):
+    """Discrete-event time: jumps to the next waiter as soon as the event loop is idle.
+
+    Waiters are woken in time order; between two jumps the loop is given a few turns so that
+    consumers (queues, decoders) keep up, as they would in real time.
+    """
+
+    def __init__(self, settle_turns: int = 3) -> None:
+        self._now = 0.0
+        self._heap: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._count = itertools.count()
+        self._driver: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self.settle_turns = settle_turns
+
+    def now(self) -> float:
+        """Current simulated time (s)."""
+        return self._now
+
+    async def sleep_until(self, t: float) -> None:
+        """Park until the driver reaches ``t`` (waiters due now also queue, so that time
+        never jumps past a task that is still running at the current instant)."""
+        t = max(t, self._now)
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        heapq.heappush(self._heap, (t, next(self._count), fut))
+        if self._driver is None or self._driver.done() or self._driver.get_loop() is not loop:
+            self._wake = asyncio.Event()  # events bind to the running loop on first wait
+            self._driver = loop.create_task(self._drive())
+        self._wake.set()
+        await fut
+
+    async def _drive(self) -> None:
+        while True:
+            for _ in range(self.settle_turns):
+                await asyncio.sleep(0)
+            while self._heap and self._heap[0][2].done():  # cancelled sleepers
+                heapq.heappop(self._heap)
+            if not self._heap:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                except TimeoutError:
+                    return
+                continue
+            t, _, fut = heapq.heappop(self._heap)
+            self._now = max(self._now, t)
+            fut.set_result(None)
+
+
+def make_timebase(speed: float | str | None) -> Timebase:
+    """``None`` or 1 → :class:`RealTime` (host monotonic clock, comparable across
+    processes); another number → :class:`ScaledTime` at that speed; ``"max"`` →
+    :class:`SimulatedTime`."""
+    if speed is None:
+        return RealTime()
+    if isinstance(speed, int | float) and speed == 1:
+        return RealTime()
+    if isinstance(speed, str):
+        if speed == "max":
+            return SimulatedTime()
+        try:
+            speed = float(speed)
+        except ValueError:
+            raise ValueError(f"speed must be a number > 0 or 'max', got {speed!r}") from None
+        if speed == 1:
+            return RealTime()
+    return ScaledTime(float(speed))

@@ -1,0 +1,113 @@
+"""``dreamband stage`` and ``dreamband rem`` on small EDF files written into tmp_path."""
+
+from __future__ import annotations
+
+import csv
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from dreamband.cli import main as cli
+from dreamband.core.hypnogram import Hypnogram
+
+FS = 100.0
+RNG = np.random.default_rng(11)
+
+
+@pytest.fixture(scope="module")
+def psg(tmp_path_factory):
+    mne = pytest.importorskip("mne")
+    pytest.importorskip("edfio")
+    n = round(12 * 60 * FS)
+    eeg = np.cumsum(RNG.standard_normal(n))
+    eeg = (eeg - np.convolve(eeg, np.ones(200) / 200, mode="same")) * 2
+    t = np.arange(n) / FS
+    eeg[n // 2 :] += 60 * np.sin(2 * np.pi * t[n // 2 :])
+    eog = RNG.standard_normal(n) * 10
+    emg = RNG.standard_normal(n) * 5
+    info = mne.create_info(["EEG Fpz-Cz", "EOG horizontal", "EMG submental"], FS,
+                           ["eeg", "eog", "emg"])
+    raw = mne.io.RawArray(np.vstack([eeg, eog, emg]) * 1e-6, info, verbose="error")
+    path = tmp_path_factory.mktemp("psg") / "night-PSG.edf"
+    mne.export.export_raw(path, raw, fmt="edf", physical_range=(-2000e-6, 2000e-6),
+                          verbose="error")
+    return path
+
+
+def test_stage_writes_the_csv_output_contract(psg, tmp_path, capsys):
+    out = tmp_path / "night.csv"
+    assert cli.main(["stage", str(psg), "--out", str(out), "--explain"]) == 0
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["onset", "duration", "stage", "p_W", "p_N1", "p_N2", "p_N3", "p_REM"]
+    body = rows[1:]
+    assert len(body) == 24  # 12 min of 30-s epochs covering the recording
+    assert [float(r[0]) for r in body] == [30.0 * i for i in range(24)]
+    assert all(float(r[1]) == 30.0 for r in body)
+    assert {r[2] for r in body} <= {"W", "N1", "N2", "N3", "REM"}
+    sums = [sum(float(v) for v in r[3:]) for r in body]
+    np.testing.assert_allclose(sums, 1.0, atol=1e-6)
+    explain = list(csv.reader((tmp_path / "night-explain.csv").open()))
+    assert explain[0][:3] == ["epoch", "stage", "reason"] and len(explain) == 25
+    assert "eog=EOG horizontal" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["night.parquet", "night-hypnogram.edf"])
+def test_stage_writes_parquet_and_edf_plus(psg, tmp_path, name):
+    from dreamband.io.dispatch import read_hypnogram
+
+    out = tmp_path / name
+    assert cli.main(["stage", str(psg), "--out", str(out), "--epoch", "20"]) == 0
+    hyp = read_hypnogram(out)
+    assert hyp.n_epochs == 36 and hyp.epoch_length == 20.0
+
+
+def test_stage_to_stdout_and_live(psg, capsys):
+    assert cli.main(["stage", str(psg), "--live", "--eog", "none", "--emg", "none"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("onset,duration,stage") and len(lines) == 25
+
+
+def test_stage_reports_a_missing_channel_in_one_line(psg, capsys):
+    assert cli.main(["stage", str(psg), "--eeg", "C4-M1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("dreamband: error:") and "'C4-M1' not found" in err
+    assert "EEG Fpz-Cz" in err and "\n" not in err
+
+
+def test_stage_routes_heart_inputs_to_the_heart_stager(tmp_path, monkeypatch):
+    seen = []
+
+    def fake(path):
+        seen.append(path)
+        return Hypnogram(stages=np.array([0, 1, 2], dtype=np.int8), scheme="wearable")
+
+    monkeypatch.setitem(sys.modules, "dreamband.staging.heart",
+                        types.SimpleNamespace(stage_heart_file=fake))
+    rr = tmp_path / "beats.csv"
+    rr.write_text("time,rr\n0.8,0.8\n1.6,0.8\n")
+    out = tmp_path / "h.csv"
+    assert cli.main(["stage", str(rr), "--out", str(out)]) == 0
+    assert seen and str(seen[0]).endswith("beats.csv")
+    assert out.read_text().splitlines()[0] == "onset,duration,stage,p_W,p_NREM,p_REM"
+
+
+def test_rem_from_a_hypnogram_file(tmp_path, capsys):
+    from dreamband.io.hypnogram_files import write_csv_hypnogram
+
+    stages = np.array([0] * 4 + [2] * 10 + [4] * 8 + [2] * 6 + [4] * 6, dtype=np.int8)
+    path = write_csv_hypnogram(Hypnogram(stages=stages), tmp_path / "h.csv")
+    out = tmp_path / "rem.csv"
+    assert cli.main(["rem", str(path), "--out", str(out), "--merge-gap", "60"]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [(float(r["start"]), float(r["end"]), r["cycle"]) for r in rows] == [
+        (420.0, 660.0, "1"), (840.0, 1020.0, "2")
+    ]
+    assert "REM latency from sleep onset: 5.0 min" in capsys.readouterr().err
+
+
+def test_rem_from_a_recording_counts_eye_movements(psg, tmp_path):
+    out = tmp_path / "rem.csv"
+    assert cli.main(["rem", str(psg), "--out", str(out)]) == 0
+    assert out.read_text().startswith("start,end,duration,cycle,eye_movements")

@@ -1,0 +1,120 @@
+"""Band over the real bleak client with the virtual backend: gaps, reconnects, clocks, overflow."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import numpy as np
+import pytest
+
+from firmware_bridge.band import Band, BandError
+from firmware_bridge.timebase import SimulatedTime
+from firmware_bridge.types import Gap, SampleBlock
+from firmware_bridge.virtual import (
+    LinkConfig,
+    VirtualBleakClient,
+    VirtualBleakScanner,
+    VirtualWorld,
+)
+
+
+def _band(world: VirtualWorld, target: str, **kw) -> Band:
+    return Band(target, backend=VirtualBleakClient, scanner_backend=VirtualBleakScanner,
+                backend_kwargs={"world": world}, timebase=world.timebase, seed=0, **kw)
+
+
+async def _run(world: VirtualWorld, bands: list[Band], seconds: float, consume: bool = True):
+    items: dict[str, list] = {b.target: [] for b in bands}
+    for b in bands:
+        await b.start()
+
+    async def drain(b: Band) -> None:
+        async for it in b:
+            items[b.target].append(it)
+
+    tasks = [asyncio.ensure_future(drain(b)) for b in bands] if consume else []
+    await world.timebase.sleep(seconds)
+    for b in bands:
+        await b.stop()
+    if not consume:
+        tasks = [asyncio.ensure_future(drain(b)) for b in bands]
+    await asyncio.gather(*tasks)
+    return items
+
+
+def _check_coverage(items: list, stream: str) -> tuple[int, int]:
+    """Blocks and gaps tile the counter range: nothing duplicated, every hole marked."""
+    spans = [(i.first_index, i.n_samples) for i in items
+             if isinstance(i, SampleBlock) and i.stream == stream]
+    spans += [(g.first_index, g.missing) for g in items
+              if isinstance(g, Gap) and g.stream == stream]
+    spans.sort()
+    for (a, n), (b, _) in itertools.pairwise(spans):
+        assert a + n == b, f"{stream}: {a}+{n} != {b}"
+    n_gaps = sum(1 for g in items if isinstance(g, Gap) and g.stream == stream)
+    return len(spans), n_gaps
+
+
+def test_reconnect_storm_marks_every_gap_and_duplicates_nothing() -> None:
+    world = VirtualWorld(SimulatedTime())
+    link = LinkConfig(drift_ppm=150, jitter_s=0.01, loss=0.005, disconnect_every=(15.0, 2.0))
+    devs = world.populate(4, link=link)
+    bands = [_band(world, d.address) for d in devs]
+    items = asyncio.run(_run(world, bands, 120.0))
+    for d, b in zip(devs, bands):
+        assert d.drops >= 7
+        assert b.status.reconnects >= 7
+        for spec in b.profile.streams:
+            if spec.fs is None:
+                continue
+            _, n_gaps = _check_coverage(items[b.target], spec.kind)
+            assert n_gaps >= 7  # at least one per drop
+        reasons = {g.reason for g in items[b.target] if isinstance(g, Gap)}
+        assert "disconnect" in reasons
+
+
+def test_mapped_host_time_tracks_the_true_sampling_time() -> None:
+    world = VirtualWorld(SimulatedTime())
+    dev = world.add_band("muse", link=LinkConfig(drift_ppm=-200, jitter_s=0.01, loss=0.02))
+    band = _band(world, dev.address)
+    items = asyncio.run(_run(world, [band], 90.0))[dev.address]
+    errs = []
+    for blk in items:
+        if isinstance(blk, SampleBlock) and blk.host_time[0] > 60.0:
+            truth = np.array([dev.host_time(i / 256.0)
+                              for i in range(blk.first_index, blk.first_index + blk.n_samples)])
+            errs.append(np.abs(blk.host_time - truth).max())
+    assert len(errs) > 100 and max(errs) < 0.005
+
+
+def test_overflow_drops_oldest_and_marks_it() -> None:
+    world = VirtualWorld(SimulatedTime())
+    dev = world.add_band("muse")
+    band = _band(world, dev.address, queue_size=50)
+    items = asyncio.run(_run(world, [band], 10.0, consume=False))[dev.address]
+    assert band.status.overflow_blocks > 100
+    overflow = [g for g in items if isinstance(g, Gap) and g.reason == "overflow"]
+    assert overflow and sum(g.missing for g in overflow) == 12 * band.status.overflow_blocks
+    _check_coverage(items, "eeg")
+
+
+def test_connect_by_name_reads_battery_and_contact() -> None:
+    world = VirtualWorld(SimulatedTime())
+    dev = world.add_band("polar_h10", name="Polar H10 ABCD1234")
+    band = _band(world, "Polar H10 ABCD1234", scan_timeout=0.1)
+    items = asyncio.run(_run(world, [band], 5.0))["Polar H10 ABCD1234"]
+    assert band.device_id == dev.address
+    assert band.profile.name == "polar_h10" and band.status.battery == 100
+    assert band.status.contact is True
+    ecg = [i for i in items if isinstance(i, SampleBlock) and i.stream == "ecg"]
+    assert ecg and ecg[0].channels == ("ECG",) and ecg[0].fs == 130.0
+
+
+def test_unknown_name_and_unreachable_band_raise_band_error() -> None:
+    world = VirtualWorld(SimulatedTime())
+    dev = world.add_band("muse", link=LinkConfig(disconnects=[(0.0, 1e9)]))
+    with pytest.raises(BandError, match="no band"):
+        asyncio.run(_band(world, "nobody", scan_timeout=0.05).start())
+    with pytest.raises(BandError, match=dev.address):
+        asyncio.run(_band(world, dev.address, reconnect=False).start())

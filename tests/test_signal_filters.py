@@ -1,0 +1,90 @@
+"""Filters, resampling and quality flags of dreamband.signal."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dreamband.signal import (
+    CausalFilter,
+    bandpass_sos,
+    epoch_quality,
+    filter_causal,
+    filter_zero_phase,
+    highpass_sos,
+    lowpass_sos,
+    resample,
+)
+
+RNG = np.random.default_rng(0)
+SIGNAL = RNG.standard_normal(3000) * 20 + 5.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(cuts=st.lists(st.integers(min_value=1, max_value=2999), max_size=8))
+def test_causal_filter_in_any_chunks_equals_one_pass(cuts):
+    sos = bandpass_sos(11.0, 16.0, 100.0)
+    whole, _ = filter_causal(SIGNAL, sos)
+    f = CausalFilter(sos)
+    edges = [0, *sorted(set(cuts)), SIGNAL.size]
+    parts = [f(SIGNAL[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    np.testing.assert_allclose(np.concatenate(parts), whole, rtol=0, atol=1e-9)
+
+
+def test_causal_filter_reset_starts_a_new_stream():
+    sos = lowpass_sos(5.0, 100.0)
+    f = CausalFilter(sos)
+    first = f(SIGNAL[:500])
+    f.reset()
+    np.testing.assert_allclose(f(SIGNAL[:500]), first)
+
+
+def test_zero_phase_bandpass_keeps_an_in_band_sine_without_delay():
+    fs = 100.0
+    t = np.arange(0, 20, 1 / fs)
+    x = np.sin(2 * np.pi * 13 * t)
+    y = filter_zero_phase(x, bandpass_sos(11.0, 16.0, fs))
+    mid = slice(500, 1500)
+    assert np.corrcoef(x[mid], y[mid])[0, 1] > 0.99
+
+
+def test_bandpass_rejects_out_of_band_sine():
+    fs = 100.0
+    t = np.arange(0, 20, 1 / fs)
+    y = filter_zero_phase(np.sin(2 * np.pi * 2 * t), bandpass_sos(11.0, 16.0, fs))
+    assert np.abs(y[200:-200]).max() < 0.01
+
+
+def test_filter_design_refuses_a_rate_too_low_for_the_band():
+    with pytest.raises(ValueError, match="sampling rate above 32"):
+        bandpass_sos(11.0, 16.0, 30.0)
+    with pytest.raises(ValueError, match="0 < low < high"):
+        bandpass_sos(16.0, 11.0, 100.0)
+    with pytest.raises(ValueError, match="positive"):
+        highpass_sos(0.0, 100.0)
+
+
+def test_resample_changes_length_and_keeps_a_slow_sine():
+    fs_in, fs_out = 256.0, 100.0
+    t = np.arange(0, 10, 1 / fs_in)
+    y = resample(np.sin(2 * np.pi * 1.0 * t), fs_in, fs_out)
+    assert y.size == 1000
+    t2 = np.arange(y.size) / fs_out
+    np.testing.assert_allclose(y[100:-100], np.sin(2 * np.pi * t2)[100:-100], atol=0.02)
+    assert resample(t, 100.0, 100.0) is not None
+    with pytest.raises(ValueError, match="positive"):
+        resample(t, 0.0, 100.0)
+
+
+def test_quality_flags_flat_clipped_and_artefact_epochs():
+    ep = RNG.standard_normal((10, 3000)) * 20
+    ep[2] = 0.0  # flat
+    ep[4] = np.clip(ep[4] * 10, -100, 100)  # saturated at +-100
+    ep[6, 1000:1100] += 2000.0  # electrode pop
+    q = epoch_quality(ep)
+    assert np.flatnonzero(q.flat).tolist() == [2]
+    assert np.flatnonzero(q.clipped).tolist() == [4]
+    assert 6 in np.flatnonzero(q.artefact)
+    assert not q.bad[[0, 1, 3, 5, 7, 8, 9]].any()
