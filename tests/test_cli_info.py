@@ -117,30 +117,24 @@ def test_unknown_name_is_neither_file_nor_dataset(capsys):
 
 
 def test_dataset_status_through_the_registry(tmp_path, capsys, monkeypatch):
+    manifests = tmp_path / "manifests"
+    manifests.mkdir()
+    (manifests / "toy.toml").write_text(
+        'name = "toy"\ntitle = "Toy"\nversion = "1"\nlicence = "CC0"\n'
+        'citations = ["none"]\nbase_url = "http://127.0.0.1:9/"\n'
+        '[[records]]\nid = "r1"\nsubject = "s1"\nfiles = [{ path = "r1.edf" }]\n'
+        '[[records]]\nid = "r2"\nsubject = "s1"\nfiles = [{ path = "r2.edf" }]\n'
+    )
+    monkeypatch.setenv("DREAMBAND_MANIFESTS", str(manifests))
+    data = tmp_path / "data"
+    (data / "toy").mkdir(parents=True)
+    (data / "toy" / "r1.edf").write_bytes(b"x")
     from dreamband.cli import cmd_info
 
-    class Status:
-        def __init__(self, record, present):
-            self.record, self.subject, self.present = record, "s1", present
-            self.missing_files = [] if present else [f"{record}.edf"]
-
-    class FakeRegistry:
-        @staticmethod
-        def dataset_names():
-            return ["toy"]
-
-        @staticmethod
-        def dataset_status(name, data_dir=None):
-            return [Status("r1", True), Status("r2", False)]
-
-    import sys
-
-    monkeypatch.setitem(sys.modules, "dreamband.registry", FakeRegistry)
-    monkeypatch.setattr("dreamband.registry", FakeRegistry, raising=False)
-    out = cmd_info._dataset_summary("toy", str(tmp_path))
+    out = cmd_info._dataset_summary("toy", str(data))
     assert (out["n_present"], out["n_missing"]) == (1, 1)
     assert out["records"][1]["missing_files"] == ["r2.edf"]
-    assert cli.main(["info", "toy", "--data-dir", str(tmp_path)]) == 0
+    assert cli.main(["info", "toy", "--data-dir", str(data)]) == 0
     assert "1 of 2 records present" in capsys.readouterr().out
 
 

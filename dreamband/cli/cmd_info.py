@@ -39,23 +39,25 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--channels", nargs="+", metavar="NAME", help="only these channels (EDF)")
     p.add_argument("--data-dir", metavar="DIR", help="data folder for a dataset name")
     p.add_argument("--json", action="store_true", help="print a JSON summary instead of tables")
+    p.add_argument(
+        "--purpose",
+        metavar="PURPOSE",
+        help="for a dataset: count only the files needed for PURPOSE "
+        "(e.g. 'heart-staging' for slpdb, whose large .dat signal files it does not need)",
+    )
     p.set_defaults(func=run)
     return p
 
 
-def _dataset_summary(name: str, data_dir: str | None) -> dict[str, Any] | None:
+def _dataset_summary(
+    name: str, data_dir: str | None, purpose: str | None = None
+) -> dict[str, Any] | None:
     """Status of dataset ``name`` via the registry, or None if it is not a dataset name."""
-    try:
-        from dreamband import registry
-    except ImportError:
-        return None
-    names_fn = getattr(registry, "dataset_names", None)
-    status_fn = getattr(registry, "dataset_status", None)
-    if names_fn is None or status_fn is None or name not in names_fn():
-        return None
-    from dreamband import paths
+    from dreamband import paths, registry
 
-    rows = status_fn(name, data_dir=data_dir)
+    if name not in registry.dataset_names():
+        return None
+    rows = registry.dataset_status(name, data_dir=data_dir, purpose=purpose)
     records = [
         {
             "record": r.record,
@@ -83,7 +85,7 @@ def summarise(args: argparse.Namespace) -> dict[str, Any]:
     target = Path(args.target)
     looks_like_file = target.exists() or target.with_name(target.name + ".hea").is_file()
     if not looks_like_file and "/" not in args.target and "\\" not in args.target:
-        ds = _dataset_summary(args.target, args.data_dir)
+        ds = _dataset_summary(args.target, args.data_dir, getattr(args, "purpose", None))
         if ds is not None:
             return ds
         if not target.suffix:

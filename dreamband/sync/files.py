@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dreamband.core.hypnogram import Hypnogram
-from dreamband.errors import InputFileError
 from dreamband.sync.types import GroupWindow
 
 __all__ = [
@@ -25,30 +24,16 @@ _SLEEPEDF = re.compile(r"^S[CT]\d(\d\d)\d[A-Z]{2}-Hypnogram$", re.I)
 
 
 def read_hypnogram(path: str | os.PathLike) -> Hypnogram:
-    """Read any hypnogram format dreamband reads (delegates to :mod:`dreamband.io`).
+    """Read any hypnogram format dreamband reads (see :func:`dreamband.io.read_hypnogram`).
 
     Raises
     ------
     InputFileError
         If the file is missing or no reader accepts it.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, "no such file")
-    import dreamband.io as dio
+    from dreamband.io import read_hypnogram as read_any
 
-    reader = getattr(dio, "read_hypnogram", None)
-    if reader is not None:
-        return reader(path)
-    from dreamband.io.sleepedf import is_sleepedf_hypnogram, read_sleepedf_hypnogram
-
-    if is_sleepedf_hypnogram(path):
-        return read_sleepedf_hypnogram(path)
-    if path.suffix.lower() == ".csv":
-        from dreamband.io.hypnogram_files import read_csv_hypnogram
-
-        return read_csv_hypnogram(path)
-    raise InputFileError(path, "not a hypnogram format dreamband reads (Sleep-EDF EDF+, CSV)")
+    return read_any(path)
 
 
 def participant_name(path: str | os.PathLike) -> str:
