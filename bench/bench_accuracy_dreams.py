@@ -75,6 +75,10 @@ def main() -> int:
         rules = evaluate_eeg("dreams", "rules", epoch_length=ep)
         t_rules = time.perf_counter() - t0
         live = evaluate_eeg("dreams", "rules", epoch_length=ep, causal=True)
+        live_lag = evaluate_eeg("dreams", "rules", epoch_length=ep, causal=True, lag=2)
+        warm = round(300 / ep)  # the live engine's first 5 min build its night statistics
+        live_w = evaluate_eeg("dreams", "rules", epoch_length=ep, causal=True, skip_first=warm)
+        batch_w = evaluate_eeg("dreams", "rules", epoch_length=ep, skip_first=warm)
         model = evaluate_eeg("dreams", "model", epoch_length=ep)
         ys, ps, t_yasa = yasa_predictions(ep)
         yasa_pooled = classification_report(np.concatenate(ys), np.concatenate(ps), LABELS, NAMES)
@@ -83,6 +87,9 @@ def main() -> int:
         lines.append("|---|---|---|---|---|---|")
         lines.append(_row("dreamband rules (batch)", rules["pooled"]))
         lines.append(_row("dreamband rules (live, past-only)", live["pooled"]))
+        lines.append(_row("dreamband rules (live, decided 2 epochs late)", live_lag["pooled"]))
+        lines.append(_row("rules batch, first 5 min of each excerpt not scored", batch_w["pooled"]))
+        lines.append(_row("rules live, first 5 min of each excerpt not scored", live_w["pooled"]))
         lines.append(_row("dreamband model (LightGBM, leave-one-excerpt-out)", model["pooled"]))
         lines.append(_row("yasa.SleepStaging (pretrained)", yasa_pooled))
         lines.append(f"\nPer excerpt, {ep:.0f}-s (kappa; F1 N2/N3):\n")

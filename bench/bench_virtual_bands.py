@@ -93,35 +93,48 @@ async def _run_bands(world: VirtualWorld, targets: list[str], seconds: float,
 
 
 def capacity(seconds: float, max_n: int) -> tuple[int, list[str]]:
-    lines = []
+    lines: list[str] = []
     best = 0
     n = 8
+    failed: int | None = None
     while n <= max_n:
-        world = VirtualWorld(RealTime())
-        devs = [world.add_band("muse") for _ in range(n)]
-        bands, tilings = asyncio.run(_run_bands(world, [d.address for d in devs], seconds,
-                                                warmup=2.0))
-        cpu = (time.process_time() - _CPU0[0]) / (time.perf_counter() - _CPU0[1])
-        gaps = sum(b.status.gaps for b in bands)
-        overflow = sum(b.status.overflow_blocks for b in bands)
-        late = max(d.late_max for d in devs)
-        n_late = sum(d.late_over_100ms for d in devs)
-        n_sent = sum(d.late_n for d in devs)
-        samples = sum(t.samples for t in tilings)
-        ok = (gaps == 0 and overflow == 0 and n_late < 0.001 * n_sent
-              and all(t.errors == 0 for t in tilings))
-        line = (f"{n} Muse bands, {seconds:g} s real time after 2 s warm-up: "
-                f"{samples / (seconds + 2) / n:.1f} samples/s per band, gaps {gaps}, "
-                f"overflow {overflow}, {n_late}/{n_sent} packets sent > 100 ms late "
-                f"(worst {late * 1e3:.0f} ms), CPU {cpu:.0%} of one core → "
-                f"{'PASS' if ok else 'FAIL'}")
-        print(line, flush=True)
-        lines.append(line)
+        ok = _capacity_run(n, seconds, lines)
         if not ok:
+            failed = n
             break
         best = n
         n *= 2
+    if failed is not None and best:  # one bisection step between the last pass and the fail
+        mid = (best + failed) // 2
+        if _capacity_run(mid, seconds, lines):
+            best = mid
     return best, lines
+
+
+def _capacity_run(n: int, seconds: float, lines: list[str]) -> bool:
+    """One real-time run of ``n`` Muse bands; appends its line and returns pass/fail."""
+    world = VirtualWorld(RealTime())
+    devs = [world.add_band("muse") for _ in range(n)]
+    bands, tilings = asyncio.run(_run_bands(world, [d.address for d in devs], seconds,
+                                            warmup=2.0))
+    cpu = (time.process_time() - _CPU0[0]) / (time.perf_counter() - _CPU0[1])
+    gaps = sum(b.status.gaps for b in bands)
+    overflow = sum(b.status.overflow_blocks for b in bands)
+    late = max(d.late_max for d in devs)
+    n_late = sum(d.late_over_100ms for d in devs)
+    n_sent = sum(d.late_n for d in devs)
+    samples = sum(t.samples for t in tilings)
+    ok = (gaps == 0 and overflow == 0 and n_late < 0.001 * n_sent
+          and all(t.errors == 0 for t in tilings))
+    line = (f"{n} Muse bands, {seconds:g} s real time after 2 s warm-up: "
+            f"{samples / (seconds + 2) / n:.1f} samples/s per band (EEG 256 + accelerometer 52), "
+            f"gaps {gaps}, "
+            f"overflow {overflow}, {n_late}/{n_sent} packets sent > 100 ms late "
+            f"(worst {late * 1e3:.0f} ms), CPU {cpu:.0%} of one core → "
+            f"{'PASS' if ok else 'FAIL'}")
+    print(line, flush=True)
+    lines.append(line)
+    return ok
 
 
 def storm(hours: float) -> list[str]:

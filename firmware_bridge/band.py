@@ -59,6 +59,8 @@ class BandStatus:
     samples: dict[str, int] = field(default_factory=dict)
     first_time: float | None = None
     last_time: float | None = None
+    ever_connected: bool = False
+    last_error: str | None = None
 
     def rate(self, stream: str) -> float:
         """Mean received samples per second of ``stream`` since the first block (Hz)."""
@@ -165,6 +167,8 @@ class Band:
         """Stop streaming, disconnect, and end the iterator once the queue is drained."""
         self._stopping = True
         self._stop_event.set()
+        if self._task is not None and not self.status.connected:
+            self._task.cancel()  # do not wait out a connect timeout
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError, BleakError):
                 await self._task
@@ -232,12 +236,17 @@ class Band:
             try:
                 await client.connect()
                 await self._setup(client)
+            except asyncio.CancelledError:  # stop() during a (possibly long) connect
+                with contextlib.suppress(BleakError, TimeoutError, OSError):
+                    await client.disconnect()
+                raise
             except (BleakError, TimeoutError, OSError, BandError) as exc:
                 with contextlib.suppress(BleakError, TimeoutError, OSError):
                     await client.disconnect()
                 if not self.reconnect and not self._connected_once.is_set():
                     self._error = exc
                     return
+                self.status.last_error = f"{type(exc).__name__}: {exc}"
                 delay = self._backoff(attempt)
                 attempt += 1
                 logger.info("%s: connect failed (%s); retry in %.1f s", self.target, exc, delay)
@@ -245,7 +254,7 @@ class Band:
                 continue
             attempt = 0
             self._client = client
-            self.status.connected = True
+            self.status.connected = self.status.ever_connected = True
             self._connected_once.set()
             while not self._stopping and not self._dropped.is_set():
                 await self._sleep_or_stop(self.battery_interval, self._dropped)

@@ -107,7 +107,8 @@ class Gap:
     device, stream : str
         Which band and stream lost samples.
     missing : int
-        Number of missing samples (per channel).
+        Number of missing samples (per channel); ``-1`` when unknown (irregular streams
+        such as heart rate and RR intervals, where only the time span is known).
     start_time, end_time : float
         Host time of the last sample before the gap and of the first sample after it (s).
     first_index : int

@@ -127,3 +127,13 @@ def test_ctrl_c_stops_cleanly_and_compacts(tmp_path: Path) -> None:
     assert not list(out.rglob("*.arrows"))
     band = next(b for b, s in list_streams(out) if s == "eeg")
     assert read_stream(out, band, "eeg").num_rows > 0
+
+
+def test_record_shows_a_status_line_per_band(commands: None, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    rc = cli.main(["record", "--virtual", "2", "--duration", "3", "--speed", "max",
+                   "--out", str(tmp_path / "s")])
+    assert rc == 0
+    err = capsys.readouterr().err
+    for col in ("rate (Hz)", "gaps", "battery", "0B:00:00:00:00:01", "0B:00:00:00:00:02"):
+        assert col in err

@@ -54,3 +54,33 @@ def test_align_skips_leading_unlabelled_epochs():
     assert (rows.start, rows.stop) == (2, 5) and y.tolist() == [2, 2, 3]
     rows, y = align(rec, 4)
     assert (rows.start, rows.stop) == (2, 4) and y.tolist() == [2, 2]
+
+
+def test_train_cli_saves_a_text_model_that_stage_uses(dreams_dir, tmp_path, capsys):
+    model = tmp_path / "dreams-local.txt"
+    code = cli.main(["train", "dreams", "--data-dir", str(dreams_dir.parent),
+                     "--out", str(model)])
+    assert code == 0
+    meta = json.loads(model.with_suffix(".json").read_text())
+    assert meta["training_dataset"] == "dreams" and "do not distribute" in meta["licence_note"]
+    assert meta["cv_scores"]["scheme"] == "leave-one-subject-out"
+    assert "cross-validated" in capsys.readouterr().out
+    out = tmp_path / "h.csv"
+    assert cli.main(["stage", str(dreams_dir / "excerpt1.txt"), "--engine", "model",
+                     "--model", str(model), "--out", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == 61
+
+
+def test_a_dreams_model_is_never_written_into_the_package(dreams_dir, capsys):
+    from dreamband.paths import models_dir
+
+    code = cli.main(["train", "dreams", "--data-dir", str(dreams_dir.parent),
+                     "--out", str(models_dir() / "eeg_stager_v1.txt")])
+    assert code == 2
+    assert "may not be shipped" in capsys.readouterr().err
+    assert not (models_dir() / "eeg_stager_v1.txt").exists()
+
+
+def test_training_on_sleep_edf_without_recordings_says_what_to_fetch(sleep_edf_dir, capsys):
+    assert cli.main(["train", "sleep-edf", "--data-dir", str(sleep_edf_dir.parent)]) == 2
+    assert "dreamband fetch sleep-edf" in capsys.readouterr().err

@@ -81,7 +81,7 @@ def test_mapped_host_time_tracks_the_true_sampling_time() -> None:
     items = asyncio.run(_run(world, [band], 90.0))[dev.address]
     errs = []
     for blk in items:
-        if isinstance(blk, SampleBlock) and blk.host_time[0] > 60.0:
+        if isinstance(blk, SampleBlock) and blk.stream == "eeg" and blk.host_time[0] > 60.0:
             truth = np.array([dev.host_time(i / 256.0)
                               for i in range(blk.first_index, blk.first_index + blk.n_samples)])
             errs.append(np.abs(blk.host_time - truth).max())
@@ -95,8 +95,11 @@ def test_overflow_drops_oldest_and_marks_it() -> None:
     items = asyncio.run(_run(world, [band], 10.0, consume=False))[dev.address]
     assert band.status.overflow_blocks > 100
     overflow = [g for g in items if isinstance(g, Gap) and g.reason == "overflow"]
-    assert overflow and sum(g.missing for g in overflow) == 12 * band.status.overflow_blocks
+    per_block = {"eeg": 12, "acc": 3}
+    assert overflow
+    assert sum(g.missing // per_block[g.stream] for g in overflow) == band.status.overflow_blocks
     _check_coverage(items, "eeg")
+    _check_coverage(items, "acc")
 
 
 def test_connect_by_name_reads_battery_and_contact() -> None:
@@ -118,3 +121,21 @@ def test_unknown_name_and_unreachable_band_raise_band_error() -> None:
         asyncio.run(_band(world, "nobody", scan_timeout=0.05).start())
     with pytest.raises(BandError, match=dev.address):
         asyncio.run(_band(world, dev.address, reconnect=False).start())
+
+
+def test_band_that_never_answers_keeps_retrying_and_reports_why() -> None:
+    world = VirtualWorld(SimulatedTime())
+    dev = world.add_band("heart_rate", link=LinkConfig(disconnects=[(0.0, 1e9)]))
+    band = _band(world, dev.address, backoff=(0.5, 4.0))
+
+    async def main() -> None:
+        await band.start(wait=False)
+        await world.timebase.sleep(60.0)
+        await band.stop()
+
+    asyncio.run(main())
+    assert not band.status.ever_connected
+    assert "unreachable" in (band.status.last_error or "")
+    # each failed attempt costs 2 s, then a back-off doubling from 0.5 s up to 4 s (±20 %)
+    assert 8 <= dev.connect_attempts <= 14
+    assert band.status.reconnects == 0

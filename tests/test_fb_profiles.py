@@ -60,6 +60,16 @@ def test_muse_vector() -> None:
     np.testing.assert_allclose(uv[:4], [0.0, 2047 * 0.48828125, -1000.0, 0.0])
 
 
+def test_muse_accelerometer_vector() -> None:
+    # uint16 BE sequence 7, then (x, y, z) int16 BE ×3; 16384 LSB ≈ 1 g (0.0000610352 g/LSB)
+    xyz = [0, 0, 16384, -16384, 1, 2, 3, -3, 32767]
+    data = bytes([0, 7]) + b"".join(v.to_bytes(2, "big", signed=True) for v in xyz)
+    seq, g = muse.decode_acc(data)
+    assert seq == 7
+    np.testing.assert_allclose(g[:, 0], [0.0, 0.0, 16384 * 0.0000610352])
+    np.testing.assert_allclose(g[:, 2] / 0.0000610352, [3, -3, 32767])
+
+
 def test_muse_command_encoding() -> None:
     # [length incl. newline] + ASCII + '\n', e.g. 'd' → 02 64 0a, 'p21' → 04 70 32 31 0a
     assert muse.encode_command("d") == bytes([0x02, 0x64, 0x0A])
@@ -138,7 +148,16 @@ def test_muse_round_trip(index: int, raw: list[int]) -> None:
     np.testing.assert_array_equal(out, uv)
 
 
-@settings(max_examples=50)
+@given(seq=st.integers(0, 0xFFFF), raw=st.lists(st.integers(-32768, 32767), min_size=9,
+                                                max_size=9))
+def test_muse_acc_round_trip(seq: int, raw: list[int]) -> None:
+    g = np.array(raw, dtype=float).reshape(3, 3) * muse.G_PER_LSB
+    s, out = muse.decode_acc(muse.encode_acc(seq, g))
+    assert s == seq
+    np.testing.assert_allclose(out, g, rtol=0, atol=1e-12)
+
+
+@settings(max_examples=50, deadline=None)
 @given(seed=st.integers(0, 2**31), step=st.integers(1, 100_000))
 def test_ganglion_stream_round_trip_within_one_count(seed: int, step: int) -> None:
     rng = np.random.default_rng(seed)
@@ -162,14 +181,17 @@ DECODERS = {
     "muse": muse.decode_eeg,
     "ganglion": ganglion.decode_packet,
 }
+FUZZED = [*DECODERS.items(), ("muse", muse.decode_acc), ("muse", muse.decode_telemetry),
+          ("muse", muse.decode_command), ("polar_h10", polar_h10.decode_control_response),
+          ("heart_rate", heart_rate.decode_battery)]
 
 
-@pytest.mark.parametrize("profile", sorted(DECODERS))
-@settings(max_examples=300, deadline=200)
+@pytest.mark.parametrize(("profile", "decode"), FUZZED, ids=[f.__name__ for _, f in FUZZED])
+@settings(max_examples=300, deadline=None)
 @given(data=st.binary(max_size=600))
-def test_fuzz_decoders_raise_only_decode_error(profile: str, data: bytes) -> None:
+def test_fuzz_decoders_raise_only_decode_error(profile: str, decode, data: bytes) -> None:
     try:
-        DECODERS[profile](data)
+        decode(data)
     except DecodeError as exc:
         assert exc.profile == profile
         assert 0 <= exc.offset <= len(data)
@@ -199,3 +221,24 @@ def test_truncated_and_oversized_packets_name_profile_and_offset(
             assert exc.profile == profile and exc.offset <= cut
     with pytest.raises(DecodeError, match=profile):
         decode(packet + b"\x01" * (1 if profile != "polar_h10" else 1000))
+
+
+STREAM_PROFILES = {p.name: p for p in (heart_rate.PROFILE, polar_h10.PROFILE, muse.PROFILE,
+                                      ganglion.PROFILE)}
+
+
+@pytest.mark.parametrize("profile", sorted(STREAM_PROFILES))
+@settings(max_examples=100, deadline=None)
+@given(packets=st.lists(st.tuples(st.integers(0, 7), st.binary(max_size=40)), max_size=30))
+def test_fuzz_stateful_stream_decoders(profile: str, packets: list[tuple[int, bytes]]) -> None:
+    prof = STREAM_PROFILES[profile]
+    dec = prof.new_decoder()
+    chars = list(prof.subscribe)
+    for which, data in packets:
+        try:
+            frames = dec.feed(chars[which % len(chars)], data)
+        except DecodeError as exc:
+            assert exc.profile == profile
+            continue
+        for f in frames:
+            assert np.all(np.isfinite(f.samples))

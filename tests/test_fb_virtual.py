@@ -12,8 +12,13 @@ from bleak.exc import BleakError
 
 from firmware_bridge.profiles import ganglion, heart_rate, muse, polar_h10
 from firmware_bridge.timebase import ScaledTime, SimulatedTime, make_timebase
-from firmware_bridge.virtual import (ArraySource, LinkConfig, VirtualBleakClient,
-                                     VirtualBleakScanner, VirtualWorld)
+from firmware_bridge.virtual import (
+    ArraySource,
+    LinkConfig,
+    VirtualBleakClient,
+    VirtualBleakScanner,
+    VirtualWorld,
+)
 
 
 def test_gatt_database_resolves_through_bleak() -> None:
@@ -28,7 +33,8 @@ def test_gatt_database_resolves_through_bleak() -> None:
             assert c.services.get_service(polar_h10.PMD_SERVICE) is not None
             with pytest.raises(BleakError, match="not writable"):
                 await c.write_gatt_char(polar_h10.PMD_DATA, b"\x00", response=True)
-            assert heart_rate.decode_battery(await c.read_gatt_char(heart_rate.BATTERY_LEVEL)) == 100
+            level = await c.read_gatt_char(heart_rate.BATTERY_LEVEL)
+            assert heart_rate.decode_battery(level) == 100
 
     asyncio.run(main())
 
@@ -78,8 +84,8 @@ def test_streams_carry_the_source_samples() -> None:
             for cmd in muse.PROFILE.start:
                 await c.write_gatt_char(cmd.char_uuid, cmd.data, response=False)
             await world.timebase.sleep(2.0)
-        first = frames[0].position
-        return first, np.concatenate([f.samples for f in frames], axis=1)
+        eeg = [f for f in frames if f.stream == "eeg"]
+        return eeg[0].position, np.concatenate([f.samples for f in eeg], axis=1)
 
     first, got = asyncio.run(main())
     np.testing.assert_allclose(got, data[:, first:first + got.shape[1]])

@@ -34,9 +34,9 @@ def test_loso_never_trains_on_the_held_out_subject():
 
 
 def test_slpdb_loso_kappa_floor(slpdb_dir):
-    rep = evaluate_heart("slpdb", slpdb_dir.parent, n_trees=60, threads=2,
+    rep = evaluate_heart("slpdb", slpdb_dir.parent, n_trees=60, threads=1,
                          subjects=["slp03", "slp41", "slp60"])
-    assert set(rep["records"]) == {"slp03", "slp41", "slp60"}
+    assert [r["name"] for r in rep["records"]] == ["slp03", "slp41", "slp60"]
     assert rep["pooled"]["kappa"] > 0.30
     assert rep["pooled"]["f1"]["W"] > 0.5
 
@@ -44,6 +44,6 @@ def test_slpdb_loso_kappa_floor(slpdb_dir):
 def test_sleep_accel_loso_kappa_floor(sleep_accel_dir):
     nights = load_nights("sleep-accel", sleep_accel_dir.parent)
     assert len(nights) == 31 and nights[0].X.shape[1] == 5
-    rep = evaluate_heart("sleep-accel", sleep_accel_dir.parent, n_trees=60, threads=2,
+    rep = evaluate_heart("sleep-accel", sleep_accel_dir.parent, n_trees=60, threads=1,
                          subjects=[n.subject for n in nights[:5]])
     assert rep["pooled"]["kappa"] > 0.2

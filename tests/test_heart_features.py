@@ -53,17 +53,6 @@ def test_hf_peak_recovers_the_breathing_frequency():
     assert np.nanmedian(f[10:, COL["lf_hf"]]) < -2  # power sits in HF
 
 
-def test_dfa_alpha1_separates_white_noise_from_correlated_intervals():
-    rng = np.random.default_rng(3)
-    white = 0.9 + 0.03 * rng.standard_normal(3000)
-    walk = 0.9 + np.cumsum(0.004 * rng.standard_normal(3000))
-    walk = np.clip(walk, 0.6, 1.4)
-    a_white = np.nanmedian(base_features(prepare_beats(beats_from_rr(white)), 80)[:, COL["dfa_a1"]])
-    a_walk = np.nanmedian(base_features(prepare_beats(beats_from_rr(walk)), 80)[:, COL["dfa_a1"]])
-    assert a_white == pytest.approx(0.5, abs=0.15)
-    assert a_walk > 1.2
-
-
 def test_epochs_inside_a_gap_have_no_heart_rate():
     times = varied_night()
     times = times[(times < 600) | (times > 900)]

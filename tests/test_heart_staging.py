@@ -76,7 +76,7 @@ def test_stage_heart_file_reads_rr_and_hr_csv(tmp_path):
 def test_stage_heart_file_rejects_unknown_and_missing_files(tmp_path):
     other = tmp_path / "night.edf"
     other.write_bytes(b"0" * 10)
-    with pytest.raises(InputFileError, match="night.edf.*not a heart input"):
+    with pytest.raises(InputFileError, match=r"night\.edf.*not a heart input"):
         stage_heart_file(other)
     with pytest.raises(InputFileError, match="no such file"):
         stage_heart_file(tmp_path / "absent.csv")
@@ -104,12 +104,12 @@ def test_model_with_mismatching_sidecar_is_refused(tmp_path):
 def test_shipped_sidecars_carry_attribution_and_subject_wise_scores():
     for kind in ("rr", "hr"):
         for live in (False, True):
-            side = json.loads(
-                (models_dir() / model_filename("slpdb", kind, live)).with_suffix(".json").read_text()
-            )
+            path = models_dir() / model_filename("slpdb", kind, live)
+            side = json.loads(path.with_suffix(".json").read_text())
             assert side["licence"].startswith("ODC-By")
             assert "Ichimaru" in side["citation"]
-            assert side["cv"]["scheme"] == "leave-one-subject-out"
+            assert side["cv_scores"]["scheme"] == "leave-one-subject-out"
+            assert 0 < side["calibration"]["temperature"] < 10
 
 
 def test_forward_smoothing_is_causal_and_backward_pass_changes_the_past():
@@ -134,3 +134,20 @@ def test_calibration_moves_overconfident_probabilities_toward_frequencies():
     assert cal["log_loss_after"] < cal["log_loss_before"]
     q = apply_calibration(p, cal["temperature"], cal["bias"])
     assert 0.55 < q.max(axis=1).mean() < 0.8
+
+
+@needs_models
+def test_stage_heart_file_names_the_line_of_a_bad_row(tmp_path):
+    bad = tmp_path / "strap.csv"
+    bad.write_text("rr_ms\n900\n910\nabc\n905\n")
+    with pytest.raises(InputFileError, match="line"):
+        stage_heart_file(bad)
+
+
+@needs_models
+@pytest.mark.data
+def test_stage_heart_file_reads_an_slpdb_record(slpdb_dir):
+    hyp = stage_heart_file(slpdb_dir / "slp03.hea", live=True)
+    assert hyp.n_epochs == 720  # 6 h of beats
+    assert hyp.start_time is not None and hyp.meta["participant"] == "slp03"
+    assert hyp.meta["valid_fraction"] > 0.95

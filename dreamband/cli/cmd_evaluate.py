@@ -32,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--epoch", type=float, default=30.0, choices=(20.0, 30.0),
                    help="epoch length in seconds (DREAMS experts scored 20 s)")
     p.add_argument("--live", action="store_true", help="evaluate the past-only (live) path")
+    p.add_argument("--lag", type=int, default=0, metavar="N",
+                   help="with --live: fixed-lag smoothing over N epochs")
     p.add_argument("--data-dir", metavar="DIR", help="data folder (default $DREAMBAND_DATA)")
     p.add_argument("--json", metavar="FILE", help="also write the full results as JSON")
     p.set_defaults(func=run)
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
         result = evaluate_eeg(
             args.dataset, engine=args.engine, epoch_length=args.epoch, data=args.data_dir,
-            causal=args.live, model=args.model,
+            causal=args.live, model=args.model, lag=args.lag,
         )
     _print(result)
     if args.json:

@@ -119,7 +119,8 @@ async def record(targets: list[str], out: Path, duration: float | None, n_virtua
             live.stop()
         recorder.close(compact=True)
     return {b.target: {"samples": dict(b.status.samples), "gaps": b.status.gaps,
-                       "missing": b.status.missing_samples, "reconnects": b.status.reconnects}
+                       "missing": b.status.missing_samples, "reconnects": b.status.reconnects,
+                       "connected": b.status.ever_connected, "error": b.status.last_error}
             for b in bands}
 
 
@@ -150,4 +151,8 @@ def run(args: argparse.Namespace) -> int:
     for target, s in summary.items():
         print(f"{target}: samples {s['samples']} gaps {s['gaps']} missing {s['missing']} "
               f"reconnects {s['reconnects']}")
+    never = [t for t, s in summary.items() if not s["connected"]]
+    if never:
+        reasons = "; ".join(f"{t} ({summary[t]['error'] or 'no answer'})" for t in never)
+        raise DreambandError(f"record: never connected to {reasons}")
     return 0

@@ -35,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="epoch length in seconds (30; 20 for legacy scorings)")
     p.add_argument("--live", action="store_true",
                    help="past-only evidence and forward-only smoothing (what a live stream gets)")
+    p.add_argument("--lag", type=int, default=0, metavar="N",
+                   help="with --live: decide each epoch N epochs late (fixed-lag smoothing)")
     p.add_argument("--out", metavar="FILE",
                    help="output .csv, .parquet or -hypnogram.edf (default: CSV on stdout)")
     p.add_argument("--explain", action="store_true",
@@ -67,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         rec = read_recording(path)
         hyp = stage_recording(
             rec, eeg=args.eeg, eog=args.eog, emg=args.emg, engine=args.engine,
-            epoch_length=args.epoch, causal=args.live, model=args.model,
+            epoch_length=args.epoch, causal=args.live, model=args.model, lag=args.lag,
         )
     explain = hyp.meta.get("explain") if args.explain else None
     if args.explain and explain is None:

@@ -21,12 +21,17 @@ from dreamband.errors import DreambandError
 COMMANDS: tuple[str, ...] = (
     "info",
     "fetch",
-    "stage", "train", "evaluate", "rem",
-    "batch",
-    "run",
-    "report",
+    "stage",
+    "rem",
+    "evaluate",
+    "train",
     "sync",
     "forecast",
+    "scan",
+    "record",
+    "batch",
+    "report",
+    "run",
 )
 
 

@@ -50,6 +50,8 @@ def evaluate_eeg(
     data: str | Path | None = None,
     causal: bool = False,
     model: str | Path | None = None,
+    lag: int = 0,
+    skip_first: int = 0,
 ) -> dict:
     """Stage every recording of a dataset and compare with the experts.
 
@@ -66,6 +68,11 @@ def evaluate_eeg(
     model : path, optional
         A model file trained elsewhere (``engine="model"``); without it the model engine
         is cross-validated leave-one-subject-out.
+    lag : int
+        Live rules only: fixed-lag smoothing over ``lag`` epochs.
+    skip_first : int
+        Leave the first epochs of every recording out of the scores (e.g. the warm-up of
+        a live engine's night-so-far statistics); 0 scores everything.
 
     Returns
     -------
@@ -81,7 +88,7 @@ def evaluate_eeg(
     if engine == "rules":
         from dreamband.staging.rules import stage_rules
 
-        preds = [stage_rules(ev).probabilities.argmax(axis=1) for ev in evs]
+        preds = [stage_rules(ev, lag=lag).probabilities.argmax(axis=1) for ev in evs]
     elif engine == "model" and model is not None:
         from dreamband.staging.model_engine import predict_model
 
@@ -99,6 +106,7 @@ def evaluate_eeg(
     for rec, p in zip(recs, preds, strict=True):
         rows, y = align(rec, p.size)
         p = p[rows]
+        y = np.where(np.arange(y.size) < skip_first, -1, y)
         ys.append(y)
         ps.append(p)
         records.append({"name": rec.name, "subject": rec.subject, "report": _report(y, p)})
@@ -108,6 +116,8 @@ def evaluate_eeg(
         "engine": engine,
         "epoch_length": float(epoch_length),
         "causal": bool(causal),
+        "lag": int(lag) if causal else 0,
+        "skip_first": int(skip_first),
         "validation": validation,
         "records": records,
         "pooled": pooled,

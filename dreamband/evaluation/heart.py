@@ -96,13 +96,22 @@ def loso_predictions(
 
 
 def report_nights(preds: Sequence[OutOfSubject], smoothed: bool = True) -> dict:
-    """Pooled and per-record classification reports of out-of-subject predictions."""
+    """Pooled and per-record classification reports of out-of-subject predictions.
+
+    Returns
+    -------
+    dict
+        ``pooled`` (report over every epoch) and ``records`` (list of ``{"name",
+        "subject", "report"}`` in the order of ``preds``).
+    """
     def pred(p: OutOfSubject) -> np.ndarray:
         return p.predicted if smoothed else p.raw.argmax(axis=1)
 
-    records = {
-        p.record: classification_report(p.y, pred(p), _LABELS, CLASS_NAMES) for p in preds
-    }
+    records = [
+        {"name": p.record, "subject": p.subject,
+         "report": classification_report(p.y, pred(p), _LABELS, CLASS_NAMES)}
+        for p in preds
+    ]
     y = np.concatenate([p.y for p in preds])
     yp = np.concatenate([pred(p) for p in preds])
     return {"pooled": classification_report(y, yp, _LABELS, CLASS_NAMES), "records": records}
@@ -139,7 +148,8 @@ def evaluate_heart(
     Returns
     -------
     dict
-        ``pooled`` (report over all evaluated epochs), ``records`` (report per record),
+        ``pooled`` (report over all evaluated epochs), ``records`` (list of ``{"name",
+        "subject", "report"}``, one per record),
         ``unsmoothed`` (pooled report of the classifier alone), ``dataset``, ``live``,
         ``kind``, ``n_subjects``. Reports come from
         :func:`dreamband.evaluation.metrics.classification_report` with names W, NREM, REM.

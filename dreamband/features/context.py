@@ -69,5 +69,6 @@ def robust_scale(values: np.ndarray, causal: bool, warmup: int = 0) -> np.ndarra
         past = v[: i + 1]
         q1, med, q3 = np.percentile(past, [25, 50, 75], axis=0)
         scale = (q3 - q1) / 1.349
-        out[i] = (v[i] - med) / np.where(scale > 1e-9, scale, 1.0) * (i / (i + warmup) if warmup else 1.0)
+        shrink = i / (i + warmup) if warmup else 1.0
+        out[i] = (v[i] - med) / np.where(scale > 1e-9, scale, 1.0) * shrink
     return out

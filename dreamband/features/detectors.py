@@ -16,7 +16,8 @@ movements after Agarwal et al. 2005 (anticorrelated LOC/ROC deflections, 0.3-5 H
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d, minimum_filter1d, uniform_filter1d
+from scipy import signal
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 from dreamband.signal.filters import (
     bandpass_sos,
@@ -24,6 +25,7 @@ from dreamband.signal.filters import (
     filter_zero_phase,
     highpass_sos,
 )
+from dreamband.signal.resample import decimate_mean
 
 __all__ = [
     "emg_tone",
@@ -34,18 +36,38 @@ __all__ = [
 ]
 
 
+#: Epochs of history a live threshold needs before it is trusted (5 min of 30-s epochs).
+MIN_HISTORY = 10
+
+
 def _filt(x: np.ndarray, sos: np.ndarray, causal: bool) -> np.ndarray:
     return filter_causal(x, sos)[0] if causal else filter_zero_phase(x, sos)
 
 
+def _filt32(x: np.ndarray, sos: np.ndarray, causal: bool) -> np.ndarray:
+    """``float32`` filtering (scipy keeps the dtype): half the cost of float64."""
+    if causal:
+        zi = (signal.sosfilt_zi(sos) * x[0]).astype(np.float32)
+        return signal.sosfilt(sos, x, zi=zi)[0]
+    return signal.sosfiltfilt(sos, x, padlen=min(3 * (2 * len(sos) + 1), x.size - 1))
+
+
 def _moving_mean(x: np.ndarray, width: int, causal: bool) -> np.ndarray:
-    width = max(int(width), 1)
-    if not causal:
-        return uniform_filter1d(x, width, mode="nearest")
-    c = np.cumsum(np.concatenate([[0.0], x]))
-    idx = np.arange(1, x.size + 1)
-    lo = np.maximum(idx - width, 0)
-    return (c[idx] - c[lo]) / (idx - lo)
+    """Mean over ``width`` samples: centred (batch) or trailing (live); shrinks at edges."""
+    n = x.size
+    width = min(max(int(width), 1), n)
+    c = np.empty(n + 1)
+    c[0] = 0.0
+    np.cumsum(x, dtype=np.float64, out=c[1:])
+    out = np.empty(n)
+    left = width - 1 if causal else (width - 1) // 2
+    # full windows by slicing; the few edge samples with a shrunken window by index
+    out[left : left + n - width + 1] = (c[width:] - c[: n + 1 - width]) / width
+    edge = np.concatenate([np.arange(left), np.arange(left + n - width + 1, n)])
+    lo = np.maximum(edge - left, 0)
+    hi = np.minimum(edge - left + width, n)
+    out[edge] = (c[hi] - c[lo]) / (hi - lo)
+    return out
 
 
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -80,21 +102,58 @@ def running_reference(per_epoch: np.ndarray, causal: bool, stat: str = "mean") -
     return np.stack([np.median(v[: i + 1], axis=0) for i in range(v.shape[0])])
 
 
-def _per_epoch_counts(positions: np.ndarray, n_per: int, n_epochs: int) -> np.ndarray:
-    k = positions // n_per
-    k = k[k < n_epochs]
+def _per_epoch_counts(positions: np.ndarray, n_per: float, n_epochs: int) -> np.ndarray:
+    k = np.floor(positions / n_per).astype(np.int64)
+    k = k[(k >= 0) & (k < n_epochs)]
     return np.bincount(k, minlength=n_epochs)[:n_epochs].astype(np.float64)
 
 
+def _coverage(s: np.ndarray, e: np.ndarray, n_per: float, n_epochs: int) -> np.ndarray:
+    """Fraction of each epoch covered by sorted, non-overlapping intervals ``[s, e)``."""
+    if s.size == 0:
+        return np.zeros(n_epochs)
+    lengths = np.concatenate([[0.0], np.cumsum(e - s, dtype=np.float64)])
+    b = np.arange(n_epochs + 1) * n_per
+    j = np.searchsorted(e, b, side="right")  # intervals ended by b
+    covered = lengths[j]
+    partial = (j < s.size) & (s[np.minimum(j, s.size - 1)] < b)
+    covered = covered + np.where(partial, b - s[np.minimum(j, s.size - 1)], 0.0)
+    return np.clip(np.diff(covered) / n_per, 0.0, 1.0)
+
+
+def _decimate_to(
+    x: np.ndarray, fs: float, lowest: float, cache: dict | None = None
+) -> tuple[np.ndarray, float]:
+    """Block-mean decimation to the lowest rate >= ``lowest``; ``cache`` shares results
+    between detectors (a 10-Hz signal is made from the 50-Hz one when both are needed)."""
+    factor = max(1, int(fs // lowest))
+    if cache is None:
+        return decimate_mean(x, factor), fs / factor
+    if factor not in cache:
+        done = [f for f in cache if f > 1 and factor % f == 0]
+        if done:
+            f = max(done)
+            cache[factor] = decimate_mean(cache[f], factor // f)
+        else:
+            cache[factor] = decimate_mean(x, factor)
+    return cache[factor], fs / factor
+
+
 def slow_waves(
-    x: np.ndarray, fs: float, epoch_length: float, causal: bool, threshold_uv: float = 75.0
+    x: np.ndarray,
+    fs: float,
+    epoch_length: float,
+    causal: bool,
+    threshold_uv: float = 75.0,
+    cache: dict | None = None,
 ) -> dict[str, np.ndarray]:
     """Slow waves (0.5-2 Hz, peak-to-peak ≥ ``threshold_uv``) and K-complex-like waves.
 
     A wave is a negative half-wave followed by a positive one between zero crossings of
     the 0.5-2 Hz band-passed signal, lasting 0.5-2 s in all (the AASM frequency range);
     its peak-to-peak amplitude is read on the 0.3-4 Hz signal over the same span, close to
-    the manual's reading of the displayed EEG but without riding spindles and alpha.
+    the manual's reading of the displayed EEG but without riding spindles and alpha. The
+    work is done at about 10 Hz (block-mean decimation), which these bands allow.
 
     Returns
     -------
@@ -104,12 +163,13 @@ def slow_waves(
         no other large wave within 3 s); ``sw_ptp``: log10 of the largest wave's
         peak-to-peak amplitude (µV).
     """
-    n_per = round(epoch_length * fs)
-    n_ep = x.size // n_per
-    y = _filt(x, bandpass_sos(0.5, 2.0, fs, order=2), causal)
-    amp = _filt(x, bandpass_sos(0.3, 4.0, fs, order=2), causal)
+    n_ep = int(x.size // round(epoch_length * fs))
+    xd, fsd = _decimate_to(np.asarray(x, dtype=np.float32), fs, 10.0, cache)
+    n_per = epoch_length * fsd
+    y = _filt32(xd, bandpass_sos(0.5, 2.0, fsd, order=2).astype(np.float32), causal)
+    amp = _filt32(xd, bandpass_sos(0.3, 4.0, fsd, order=2).astype(np.float32), causal)
     sign = y >= 0
-    zc = np.flatnonzero(np.diff(sign.astype(np.int8)) != 0) + 1
+    zc = np.flatnonzero(sign[1:] != sign[:-1]) + 1
     frac = np.zeros(n_ep)
     count = np.zeros(n_ep)
     kc = np.zeros(n_ep)
@@ -122,30 +182,26 @@ def slow_waves(
         # wave i = negative half-wave i followed by positive half-wave i + 1
         start, end = seg_s[:-1], seg_e[1:]
         ptp = maxs[1:] - mins[:-1]
-        dur = (end - start) / fs
+        dur = (end - start) / fsd
         big = neg[:-1] & (ptp >= threshold_uv) & (dur >= 0.5) & (dur <= 2.0)
         s, e, p, d = start[big], end[big], ptp[big], dur[big]
-        cover = np.zeros(x.size + 1)
-        np.add.at(cover, s, 1.0)
-        np.add.at(cover, e, -1.0)
-        covered = np.cumsum(cover)[: n_ep * n_per] > 0
         if causal:
             # a wave is known once it ends: its whole length counts in the epoch of its end
-            k = np.minimum(e // n_per, n_ep)
+            k = np.minimum(np.floor((e - 1) / n_per).astype(np.int64), n_ep)
             frac = np.bincount(k, weights=(e - s).astype(float), minlength=n_ep + 1)[:n_ep]
             frac = np.minimum(frac / n_per, 1.0)
-            pos = e - 1
+            pos = e - 1.0
         else:
-            frac = covered.reshape(n_ep, n_per).mean(axis=1)
-            pos = (s + e) // 2
+            frac = _coverage(s.astype(float), e.astype(float), n_per, n_ep)
+            pos = (s + e) / 2.0
         count = _per_epoch_counts(pos, n_per, n_ep)
         # K-complex: a large wave standing alone (no other large wave within 3 s)
         c = (s + e) / 2.0
-        gap_before = np.diff(np.concatenate([[-np.inf], c])) / fs
-        gap_after = np.diff(np.concatenate([c, [np.inf]])) / fs
+        gap_before = np.diff(np.concatenate([[-np.inf], c])) / fsd
+        gap_after = np.diff(np.concatenate([c, [np.inf]])) / fsd
         alone = (d <= 1.5) & (gap_before > 3.0) & (gap_after > 3.0)
         kc = _per_epoch_counts(pos[alone], n_per, n_ep)
-        k = pos // n_per
+        k = np.floor(pos / n_per).astype(np.int64)
         inside = k < n_ep
         np.maximum.at(ptp_max, k[inside], p[inside])
     return {
@@ -156,51 +212,82 @@ def slow_waves(
     }
 
 
-def spindles(x: np.ndarray, fs: float, epoch_length: float, causal: bool) -> dict[str, np.ndarray]:
+def spindles(
+    x: np.ndarray, fs: float, epoch_length: float, causal: bool, cache: dict | None = None
+) -> dict[str, np.ndarray]:
     """Sleep spindles: 11-16 Hz bursts lasting 0.5-3 s.
 
-    A sample belongs to a spindle when the 0.3-s RMS of the 11-16 Hz signal exceeds the
+    The signal is brought to 40-50 Hz (block means) and band-passed at 11-16 Hz in one
+    forward pass in both modes (the power envelope does not depend on phase, and batch
+    and live then see the same envelope); powers are averaged over 0.1-s blocks and a
+    0.3-s sliding window. A block belongs to a spindle when the sigma RMS exceeds the
     night's mean + 1.5 SD (live: the night so far) and the sigma band holds ≥ 20 % of the
-    0.5-30 Hz power over the same window.
+    signal's variance in the window; parts closer than 0.5 s are merged.
+
+    ``cache`` (a dict, optional) shares the decimated signals with :func:`slow_waves`.
 
     Returns
     -------
     dict
         ``sp_count`` spindles per epoch, ``sp_fraction`` fraction of the epoch in spindles.
     """
-    n_per = round(epoch_length * fs)
-    n_ep = x.size // n_per
-    top = min(30.0, 0.45 * fs)
-    sig = _filt(x, bandpass_sos(11.0, 16.0, fs, order=4), causal)
-    broad = _filt(x, bandpass_sos(0.5, top, fs, order=4), causal)
-    w = round(0.3 * fs)
-    pow_s = _moving_mean(sig**2, w, causal)
-    pow_b = _moving_mean(broad**2, w, causal) + 1e-12
+    n_ep = int(x.size // round(epoch_length * fs))
+    xd, fsd = _decimate_to(np.asarray(x, dtype=np.float32), fs, 40.0, cache)
+    sos = bandpass_sos(11.0, 16.0, fsd, order=2).astype(np.float32)
+    sig = _filt32(xd, sos, causal=True)
+    # 0.1-s blocks: sigma power, mean and mean square of the signal
+    blk = max(1, round(0.1 * fsd))
+    fsb = fsd / blk
+    p_sig = decimate_mean(sig * sig, blk).astype(np.float64)
+    if cache is not None and round(fs / fsb) in cache:
+        m1 = cache[round(fs / fsb)].astype(np.float64)
+    else:
+        m1 = decimate_mean(xd, blk).astype(np.float64)
+        if cache is not None:
+            cache[round(fs / fsb)] = m1.astype(np.float32)
+    m2 = decimate_mean(xd * xd, blk).astype(np.float64)
+    w = 3  # blocks: a 0.3-s window
+    pow_s = _moving_mean(p_sig, w, causal)
+    mean_w = _moving_mean(m1, w, causal)
+    pow_b = np.maximum(_moving_mean(m2, w, causal) - mean_w**2, 0.0) + 1e-12
     rms = np.sqrt(pow_s)
-    ep = rms[: n_ep * n_per].reshape(n_ep, n_per)
-    clean = np.clip(ep, 0, np.percentile(ep, 99.5))
-    mean = running_reference(clean.mean(axis=1), causal)
-    sq = running_reference((clean**2).mean(axis=1), causal)
-    sd = np.sqrt(np.maximum(sq - mean**2, 0.0))
-    thr = np.repeat(mean + 1.5 * sd, n_per)
-    thr = np.concatenate([thr, np.full(x.size - thr.size, thr[-1])])
+    n_per = epoch_length * fsb
+    n_full = min(int(np.floor(n_ep * n_per)), rms.size)
+    if abs(n_per - round(n_per)) < 1e-9:
+        k = round(n_per)
+        ep_mean = rms[: n_ep * k].reshape(n_ep, k).mean(axis=1)
+        ep_sq = pow_s[: n_ep * k].reshape(n_ep, k).mean(axis=1)
+    else:
+        idx = np.minimum((np.arange(n_full) / n_per).astype(np.int64), n_ep - 1)
+        cnt = np.maximum(np.bincount(idx, minlength=n_ep), 1)
+        ep_mean = np.bincount(idx, weights=rms[:n_full], minlength=n_ep) / cnt
+        ep_sq = np.bincount(idx, weights=pow_s[:n_full], minlength=n_ep) / cnt
+    mean = running_reference(ep_mean, causal)
+    sd = np.sqrt(np.maximum(running_reference(ep_sq, causal) - mean**2, 0.0))
+    thr_ep = mean + 1.5 * sd
+    if abs(n_per - round(n_per)) < 1e-9:
+        thr = np.repeat(thr_ep, round(n_per))
+        thr = np.concatenate([thr, np.full(max(rms.size - thr.size, 0), thr_ep[-1])])[: rms.size]
+    else:
+        thr = thr_ep[np.minimum((np.arange(rms.size) / n_per).astype(np.int64), n_ep - 1)]
     mask = (rms > thr) & (pow_s / pow_b >= 0.2)
+    if causal:
+        # live: no threshold until the night so far holds MIN_HISTORY epochs
+        mask[: int(np.ceil(min(MIN_HISTORY, n_ep) * n_per))] = False
     s, e = _runs(mask)
     if s.size:
         # parts of one spindle closer than 0.5 s are one spindle (as in YASA)
-        keep = np.concatenate([[True], (s[1:] - e[:-1]) >= 0.5 * fs])
+        keep = np.concatenate([[True], (s[1:] - e[:-1]) >= 0.5 * fsb])
         e = np.maximum.reduceat(e, np.flatnonzero(keep))
         s = s[keep]
-    d = (e - s) / fs
+    d = (e - s) / fsb
     ok = (d >= 0.5) & (d <= 3.0)
     s, e = s[ok], e[ok]
-    pos = e - 1 if causal else (s + e) // 2
-    count = _per_epoch_counts(pos, n_per, n_ep)
-    cover = np.zeros(x.size + 1)
-    np.add.at(cover, s, 1.0)
-    np.add.at(cover, e, -1.0)
-    frac = (np.cumsum(cover)[: n_ep * n_per] > 0).reshape(n_ep, n_per).mean(axis=1)
-    return {"sp_count": count, "sp_fraction": frac}
+    pos = e - 1.0 if causal else (s + e) / 2.0
+    return {
+        "sp_count": _per_epoch_counts(pos, n_per, n_ep),
+        "sp_fraction": _coverage(s.astype(float), e.astype(float), n_per, n_ep),
+    }
 
 
 def eye_movements(
@@ -214,9 +301,10 @@ def eye_movements(
     """Rapid eye movements from one horizontal EOG or a LOC/ROC pair.
 
     The 0.3-5 Hz signal ((LOC − ROC) / 2 for a pair, whose conjugate deflections have
-    opposite signs, so amplitudes stay per channel as in YASA's ``rem_detect``) is scanned for deflections of at least ``amplitude_uv`` peak to peak within
-    0.5 s whose steepest slope exceeds 2 ``amplitude_uv`` per second; with a pair the two
-    channels must move in opposite directions (negative correlation of their slopes).
+    opposite signs, so amplitudes stay per channel as in YASA's ``rem_detect``) is
+    scanned for deflections of at least ``amplitude_uv`` peak to peak within 0.5 s whose
+    steepest slope exceeds 2 ``amplitude_uv`` per second; with a pair the two channels
+    must move in opposite directions (negative correlation of their slopes).
 
     Returns
     -------

@@ -13,9 +13,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dreamband.features.context import context_mean, robust_scale
-from dreamband.features.detectors import emg_tone, eye_movements, slow_waves, spindles
+from dreamband.features.detectors import (
+    _decimate_to,
+    emg_tone,
+    eye_movements,
+    slow_waves,
+    spindles,
+)
 from dreamband.features.epochs import check_signal, to_epochs
-from dreamband.features.spectral import band_powers, hjorth, welch_epochs
+from dreamband.features.spectral import band_powers, block_psd, hjorth_from_psd
 from dreamband.signal.quality import epoch_quality
 from dreamband.signal.resample import resample
 
@@ -151,16 +157,20 @@ def compute_evidence(
         Naming the channel when a signal is too short, not finite, or sampled too slowly.
     """
     x, fs_w = _prepare(eeg, fs, epoch_length, "EEG")
+    x = x.astype(np.float32)  # µV: float32 keeps 7 digits, far below any EEG noise floor
     ep = to_epochs(x, fs_w, epoch_length)
     n_ep = ep.shape[0]
     feats: dict[str, np.ndarray] = {}
-    freqs, psd = welch_epochs(ep - ep.mean(axis=1, keepdims=True), fs_w)
-    feats.update(band_powers(freqs, psd, fs_w))
-    feats.update(hjorth(ep, fs_w))
-    feats["ptp"] = np.log10(np.ptp(ep, axis=1) + 1.0)
-    feats.update(slow_waves(x, fs_w, epoch_length, causal, sw_threshold_uv))
-    feats.update(spindles(x, fs_w, epoch_length, causal))
-    q = epoch_quality(ep)
+    cache: dict = {}
+    # the spectrum is read at 40-50 Hz (block-mean decimation, shared with the spindle
+    # detector): every input rate then gives the same bands (up to 0.45 x 50 Hz)
+    xs, fs_s = _decimate_to(x, fs_w, 40.0, cache)
+    freqs, psd = block_psd(to_epochs(xs, fs_s, epoch_length), fs_s)
+    feats.update(band_powers(freqs, psd, fs_s))
+    feats.update(hjorth_from_psd(freqs, psd))
+    feats.update(spindles(x, fs_w, epoch_length, causal, cache=cache))
+    feats.update(slow_waves(x, fs_w, epoch_length, causal, sw_threshold_uv, cache=cache))
+    q = epoch_quality(ep, variance=10.0 ** feats["hj_activity"])
 
     has_eog = eog is not None
     if has_eog:

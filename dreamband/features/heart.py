@@ -22,9 +22,12 @@ name               window   meaning
 ``hf_peak``        256 s    frequency of the largest HF peak (Hz): respiration-rate proxy
 ``hf_conc``        256 s    share of HF power within ±0.02 Hz of that peak (RSA regularity)
 ``coverage``       30 s     fraction of the epoch covered by valid intervals
-``dfa_a1``         256 b    short-term DFA exponent (scales 4-16 beats) of the last 256
-                            valid intervals; beats only
 =================  =======  =================================================================
+
+Tried and dropped (no gain in slpdb leave-one-subject-out kappa or REM F1): short-term
+DFA alpha1 over the last 256 beats, clock time, time since recording start, position in
+the night, median/IQR or percentile-rank instead of mean/SD scaling, 10-min instead of
+5-min context, breathing-rate variability across epochs.
 
 References: Task Force of the ESC and NASPE, Heart rate variability: standards of
 measurement, Circulation 1996;93:1043-1065 (time/frequency measures and bands).
@@ -41,15 +44,13 @@ __all__ = ["BASE_FEATURES", "BEAT_ONLY", "EPOCH", "base_features"]
 EPOCH = 30.0
 BASE_FEATURES: tuple[str, ...] = (
     "hr", "hr_sd", "hr_150", "sdnn", "rmssd", "pnn50",
-    "vlf", "lf", "hf", "lf_hf", "hf_peak", "hf_conc", "coverage", "dfa_a1",
+    "vlf", "lf", "hf", "lf_hf", "hf_peak", "hf_conc", "coverage",
 )
 #: Features that need beat-to-beat intervals (NaN for 1-Hz HR input).
-BEAT_ONLY: frozenset[str] = frozenset({"rmssd", "pnn50", "dfa_a1"})
+BEAT_ONLY: frozenset[str] = frozenset({"rmssd", "pnn50"})
 
 _SPEC_N = 512  # 256 s at 2 Hz
 _MIN_COVER = 0.5
-_DFA_N = 256
-_DFA_SCALES = (4, 6, 8, 11, 16)
 
 
 def _window_sums(t: np.ndarray, cums: list[np.ndarray], ends: np.ndarray, width: float):
@@ -147,35 +148,6 @@ def _spectral(hs: HeartSeries, ends: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def _dfa_alpha1(hs: HeartSeries, ends: np.ndarray) -> np.ndarray:
-    """Short-term detrended fluctuation exponent over the last ``_DFA_N`` valid beats."""
-    out = np.full(ends.size, np.nan)
-    if hs.kind != "rr":
-        return out
-    rr = hs.rr[hs.valid]
-    if rr.size < _DFA_N:
-        return out
-    tv = hs.t[hs.valid]
-    hi = np.searchsorted(tv, ends, side="right")
-    ok = hi >= _DFA_N
-    idx = hi[ok][:, None] - _DFA_N + np.arange(_DFA_N)[None, :]
-    seg = rr[idx]
-    prof = np.cumsum(seg - seg.mean(axis=1, keepdims=True), axis=1)
-    logf = []
-    for n in _DFA_SCALES:
-        m = _DFA_N // n
-        boxes = prof[:, -m * n:].reshape(prof.shape[0], m, n)
-        x = np.column_stack([np.ones(n), np.arange(n) - (n - 1) / 2])
-        proj = x @ np.linalg.pinv(x)
-        resid = boxes - boxes @ proj.T
-        logf.append(0.5 * np.log(np.mean(resid * resid, axis=(1, 2)) + 1e-12))
-    logf = np.array(logf)
-    logn = np.log(np.array(_DFA_SCALES, dtype=float))
-    ln = logn - logn.mean()
-    out[ok] = (ln[:, None] * (logf - logf.mean(axis=0))).sum(axis=0) / (ln * ln).sum()
-    return out
-
-
 def base_features(hs: HeartSeries, n_epochs: int, offset: float = 0.0) -> np.ndarray:
     """Trailing-window heart features of every epoch.
 
@@ -198,7 +170,6 @@ def base_features(hs: HeartSeries, n_epochs: int, offset: float = 0.0) -> np.nda
     ends = offset + EPOCH * (np.arange(n_epochs) + 1.0)
     feats = _time_domain(hs, ends)
     feats.update(_spectral(hs, ends))
-    feats["dfa_a1"] = _dfa_alpha1(hs, ends)
     # An epoch whose own 30 s is mostly gap gets no HR level.
     poor = feats["coverage"] < _MIN_COVER
     feats["hr"] = np.where(poor, np.nan, feats["hr"])

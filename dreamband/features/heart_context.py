@@ -29,14 +29,12 @@ __all__ = ["feature_names", "heart_features", "night_scaled"]
 _CENTRE = {
     "hr": 0, "hr_sd": 0, "coverage": 0, "hr_150": 2, "rmssd": 2, "pnn50": 2, "sdnn": 5,
     "vlf": 4, "lf": 4, "hf": 4, "lf_hf": 4, "hf_peak": 4, "hf_conc": 4,
-    "dfa_a1": 3,
 }
 #: Base features given a per-night z-score and temporal context.
 _SCALED = ("hr", "hr_sd", "hr_150", "sdnn", "rmssd", "pnn50", "vlf", "lf", "hf", "lf_hf",
-           "hf_conc", "dfa_a1")
-_CONTEXT = ("hr", "hr_150", "sdnn", "rmssd", "lf", "hf", "lf_hf", "hf_conc", "hr_sd",
-            "dfa_a1")
-_RAW = ("lf_hf", "hf_peak", "hf_conc", "pnn50", "coverage", "dfa_a1")
+           "hf_conc")
+_CONTEXT = ("hr", "hr_150", "sdnn", "rmssd", "lf", "hf", "lf_hf", "hf_conc", "hr_sd")
+_RAW = ("lf_hf", "hf_peak", "hf_conc", "pnn50", "coverage")
 _WIDE = 10  # epochs of context on each side (5 min)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from dreamband.heart.rr import clean_hr, rr_from_beats
 
-__all__ = ["HeartSeries", "hold_on_grid", "prepare_beats", "prepare_hr"]
+__all__ = ["GRID_FS", "HeartSeries", "beats_to_hr", "hold_on_grid", "prepare_beats", "prepare_hr"]
 
 #: Grid rate in Hz used for spectral HRV (Nyquist 1 Hz, above the 0.4 Hz HF band).
 GRID_FS = 2.0
@@ -146,9 +146,23 @@ def prepare_hr(t: np.ndarray, hr: np.ndarray) -> HeartSeries:
 
 
 def beats_to_hr(times: np.ndarray, fs: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Simulate a wristband's HR stream from beats: instantaneous HR of the last beat each second.
+    """A wristband-like HR stream from beats: instantaneous HR of the last beat at each tick.
 
-    Used to train and test the HR-only model on beat data. Returns times (s) and bpm.
+    Used to train and evaluate the HR-only model on beat data.
+
+    Parameters
+    ----------
+    times : numpy.ndarray
+        Beat times in seconds, strictly increasing.
+    fs : float
+        Output rate in Hz.
+
+    Returns
+    -------
+    t : numpy.ndarray
+        Sample times (s), on the ``1 / fs`` grid from the second beat to the last.
+    hr : numpy.ndarray
+        Heart rate in bpm, ``60 / RR`` of the last completed interval (unfiltered).
     """
     times = np.asarray(times, dtype=float)
     t = times[1:]

@@ -40,13 +40,12 @@ def _past_median(values: np.ndarray, n: int) -> np.ndarray:
     if values.size == 0:
         return values.copy()
     padded = np.concatenate([np.full(n, np.nan), values[:-1]])
-    windows = sliding_window_view(padded, n)
-    out = np.full(values.size, np.nan)
-    enough = np.count_nonzero(np.isfinite(windows), axis=1) > 0
-    if enough.any():
-        # nanmedian warns on all-NaN rows: evaluate only rows that have a value.
-        out[enough] = np.nanmedian(windows[enough], axis=1)
-    return out
+    windows = np.sort(sliding_window_view(padded, n), axis=1)  # NaN sort last
+    count = np.count_nonzero(np.isfinite(windows), axis=1)
+    rows = np.arange(values.size)
+    lo = windows[rows, np.maximum(count - 1, 0) // 2]
+    hi = windows[rows, count // 2 - (count == 0)]
+    return np.where(count > 0, 0.5 * (lo + hi), np.nan)
 
 
 def clean_rr(

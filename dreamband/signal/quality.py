@@ -40,6 +40,7 @@ def epoch_quality(
     flat_uv: float = 0.5,
     clip_fraction: float = 0.01,
     artefact_uv: float = 1000.0,
+    variance: np.ndarray | None = None,
 ) -> QualityFlags:
     """Flag flat, clipped and artefact epochs (vectorised over the night).
 
@@ -53,21 +54,27 @@ def epoch_quality(
         Fraction of samples at the epoch's maximum absolute value that marks clipping.
     artefact_uv : float
         Peak-to-peak amplitude above which an epoch is an artefact (µV).
+    variance : numpy.ndarray, optional
+        Per-epoch variance (µV²) when already known (e.g. from the spectrum); saves a pass.
 
     Returns
     -------
     QualityFlags
     """
-    x = np.asarray(epochs, dtype=np.float64)
+    x = np.asarray(epochs)
     if x.ndim != 2:
         raise ValueError(f"epochs must be 2-D (n_epochs, n_samples); got shape {x.shape}")
-    sd = x.std(axis=1)
-    flat = sd < flat_uv
-    top = np.abs(x).max(axis=1, keepdims=True)
-    at_rail = np.abs(np.abs(x) - top) <= 1e-6 * np.maximum(top, 1.0)
-    clipped = (at_rail.mean(axis=1) >= clip_fraction) & ~flat & (top[:, 0] > 0)
-    ptp = np.ptp(x, axis=1)
-    logp = np.log(sd**2 + 1e-12)
+    var = x.var(axis=1, dtype=np.float64) if variance is None else np.asarray(variance)
+    flat = var < flat_uv**2
+    hi = x.max(axis=1)
+    lo = x.min(axis=1)
+    # saturation: a run of samples sitting exactly at the epoch's top or bottom value
+    at_hi = np.count_nonzero(x == hi[:, None], axis=1)
+    at_lo = np.count_nonzero(x == lo[:, None], axis=1)
+    need = clip_fraction * x.shape[1]
+    clipped = ((at_hi >= need) | (at_lo >= need)) & ~flat
+    ptp = hi.astype(np.float64) - lo
+    logp = np.log(var + 1e-12)
     med = np.median(logp)
     mad = 1.4826 * np.median(np.abs(logp - med)) + 1e-9
     artefact = (ptp > artefact_uv) | ((logp - med) / mad > 6.0)

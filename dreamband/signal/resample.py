@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 from scipy import signal
 
-__all__ = ["resample"]
+__all__ = ["decimate_mean", "resample"]
 
 
 def resample(x: np.ndarray, fs_in: float, fs_out: float, axis: int = -1) -> np.ndarray:
@@ -38,3 +38,22 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float, axis: int = -1) -> np.n
         return x
     frac = Fraction(fs_out / fs_in).limit_denominator(1000)
     return signal.resample_poly(x, frac.numerator, frac.denominator, axis=axis)
+
+
+def decimate_mean(x: np.ndarray, factor: int) -> np.ndarray:
+    """Downsample by an integer factor, averaging each block of ``factor`` samples.
+
+    The block mean is a boxcar anti-alias filter (zeros at multiples of the new rate): far
+    cheaper than :func:`resample` but with weaker stop-band rejection, which is enough
+    before the narrow band-pass filters of the detectors. A trailing partial block is
+    dropped. Causal: each output depends only on its own block.
+    """
+    x = np.asarray(x)
+    if factor <= 1:
+        return x
+    k = x.shape[-1] // factor
+    out = x[..., 0 : k * factor : factor].copy()
+    for i in range(1, factor):  # strided sums: one pass over the data in all
+        out += x[..., i : k * factor : factor]
+    out *= np.asarray(1.0 / factor, dtype=out.dtype)
+    return out

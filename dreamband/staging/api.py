@@ -149,6 +149,7 @@ def stage(
     epoch_length: float = 30.0,
     causal: bool = False,
     model: str | Path | None = None,
+    lag: int = 0,
 ) -> Hypnogram:
     """Stage a recording into W, N1, N2, N3, REM with per-epoch probabilities.
 
@@ -170,6 +171,8 @@ def stage(
         Past-only evidence and forward-only smoothing (what a live stream gets).
     model : path, optional
         Model file for ``engine="model"`` (default: the shipped model, if any).
+    lag : int
+        With ``causal``: stage each epoch ``lag`` epochs late (fixed-lag smoothing).
 
     Returns
     -------
@@ -191,7 +194,7 @@ def stage(
     rec = to_recording(data, fs, ch_names)
     return stage_recording(
         rec, eeg=eeg, eog=eog, emg=emg, engine=engine, epoch_length=epoch_length,
-        causal=causal, model=model,
+        causal=causal, model=model, lag=lag,
     )
 
 
@@ -205,6 +208,7 @@ def stage_recording(
     epoch_length: float = 30.0,
     causal: bool = False,
     model: str | Path | None = None,
+    lag: int = 0,
 ) -> Hypnogram:
     """Stage a :class:`Recording`; see :func:`stage` for the parameters."""
     inp = select_inputs(rec, eeg=eeg, eog=eog, emg=emg)
@@ -213,7 +217,7 @@ def stage_recording(
         from dreamband.staging.explain import explain_table
         from dreamband.staging.rules import stage_rules
 
-        res = stage_rules(ev)
+        res = stage_rules(ev, lag=lag)
         probs = res.probabilities
         explain = explain_table(ev, res)
         source = f"dreamband rules {__version__}"
@@ -237,6 +241,7 @@ def stage_recording(
         meta={
             "engine": engine,
             "causal": causal,
+            "lag": lag if causal else 0,
             "channels": {k: v for k, v in vars(inp.choice).items() if v},
             "explain": explain,
             "recording": inp.source,

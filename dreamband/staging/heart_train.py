@@ -105,7 +105,7 @@ def _train_one(dataset, data_dir, out: Path, kind: str, live: bool, threads: int
         "params": {**LGB_PARAMS, "n_trees": N_TREES, "class_weight": "balanced"},
         "training_records": [n.record for n in nights],
         "n_training_epochs": int(np.count_nonzero(yy >= 0)),
-        "cv": {"scheme": "leave-one-subject-out", **_summary(rep["pooled"])},
+        "cv_scores": {"scheme": "leave-one-subject-out", **_summary(rep["pooled"])},
         **_ATTRIBUTION[dataset],
     }
     save_model(booster, path, sidecar)

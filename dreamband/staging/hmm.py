@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["forward_backward", "forward_filter"]
+__all__ = ["fixed_lag", "forward_backward", "forward_filter"]
 
 
 def _check(lik: np.ndarray, trans: np.ndarray, init: np.ndarray) -> np.ndarray:
@@ -70,3 +70,31 @@ def forward_backward(lik: np.ndarray, trans: np.ndarray, init: np.ndarray) -> np
         beta[t] = b / b.sum()
     post = alpha * beta
     return post / post.sum(axis=1, keepdims=True)
+
+
+def fixed_lag(lik: np.ndarray, trans: np.ndarray, init: np.ndarray, lag: int) -> np.ndarray:
+    """Fixed-lag smoothed posteriors ``P(stage_t | obs_1..t+lag)`` (live, decided late).
+
+    A live engine that may announce each epoch's stage ``lag`` epochs after it ends gets
+    most of the benefit of smoothing while staying causal at announcement time.
+    ``lag=0`` is :func:`forward_filter`; the last ``lag`` epochs use what exists.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_epochs, k)``; rows sum to 1.
+    """
+    lik = _check(lik, trans, init)
+    alpha = forward_filter(lik, trans, init)
+    if lag <= 0:
+        return alpha
+    n, k = lik.shape
+    out = np.empty_like(alpha)
+    for t in range(n):
+        beta = np.ones(k)
+        for u in range(min(t + lag, n - 1), t, -1):  # backward over the lag window
+            beta = trans @ (lik[u] * beta)
+            beta /= beta.sum()
+        p = alpha[t] * beta
+        out[t] = p / p.sum()
+    return out

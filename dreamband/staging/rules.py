@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dreamband.features.eeg import Evidence
-from dreamband.staging.hmm import forward_backward, forward_filter
+from dreamband.staging.hmm import fixed_lag, forward_backward, forward_filter
 from dreamband.staging.transitions import load_transitions
 
 __all__ = ["RULE_NAMES", "RulesResult", "rule_predicates", "stage_rules"]
@@ -123,7 +123,7 @@ class RulesResult:
 
 
 def stage_rules(
-    ev: Evidence, transitions: tuple[np.ndarray, np.ndarray] | None = None
+    ev: Evidence, transitions: tuple[np.ndarray, np.ndarray] | None = None, lag: int = 0
 ) -> RulesResult:
     """Stage a night with the AASM rules and the HMM smoother.
 
@@ -134,6 +134,9 @@ def stage_rules(
         forward-backward smoothing (batch).
     transitions : (matrix, initial), optional
         Defaults to the shipped Sleep-EDF table for ``ev.epoch_length``.
+    lag : int
+        Live only: announce each epoch ``lag`` epochs late, smoothed over them
+        (fixed-lag smoothing); 0 = pure filtering.
 
     Returns
     -------
@@ -144,8 +147,12 @@ def stage_rules(
     # epochs with flat/clipped/artefact EEG carry no stage evidence except "wake/movement"
     lik[ev.bad] = np.array([0.4, 0.15, 0.15, 0.15, 0.15])
     trans, init = transitions or load_transitions(ev.epoch_length)
-    smooth = forward_filter if ev.causal else forward_backward
-    post = smooth(lik, trans, init)
+    if not ev.causal:
+        post = forward_backward(lik, trans, init)
+    elif lag > 0:
+        post = fixed_lag(lik, trans, init, lag)
+    else:
+        post = forward_filter(lik, trans, init)
     return RulesResult(
         probabilities=post,
         likelihoods=lik / lik.sum(axis=1, keepdims=True),

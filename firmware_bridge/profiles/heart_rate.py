@@ -66,42 +66,44 @@ class HeartRateMeasurement:
     rr_s: tuple[float, ...] = ()
 
 
-def decode_measurement(data: bytes | bytearray) -> HeartRateMeasurement:
+def decode_measurement(data: bytes | bytearray, profile: str = NAME) -> HeartRateMeasurement:
     """Decode one Heart Rate Measurement notification.
+
+    ``profile`` names the band profile in errors (a Polar H10 also sends these).
 
     Raises
     ------
     DecodeError
         On an empty or truncated packet, reserved flag bits set, or an odd RR tail.
     """
-    need(NAME, data, 0, 1, "flags")
+    need(profile, data, 0, 1, "flags")
     flags = data[0]
     if flags & 0xE0:
-        raise DecodeError(NAME, 0, f"reserved flag bits set (flags=0x{flags:02x})")
+        raise DecodeError(profile, 0, f"reserved flag bits set (flags=0x{flags:02x})")
     pos = 1
     if flags & 0x01:
-        need(NAME, data, pos, 2, "uint16 heart rate")
+        need(profile, data, pos, 2, "uint16 heart rate")
         hr = struct.unpack_from("<H", data, pos)[0]
         pos += 2
     else:
-        need(NAME, data, pos, 1, "uint8 heart rate")
+        need(profile, data, pos, 1, "uint8 heart rate")
         hr = data[pos]
         pos += 1
     contact = bool(flags & 0x02) if flags & 0x04 else None
     energy = None
     if flags & 0x08:
-        need(NAME, data, pos, 2, "energy expended")
+        need(profile, data, pos, 2, "energy expended")
         energy = struct.unpack_from("<H", data, pos)[0]
         pos += 2
     rr: tuple[float, ...] = ()
     if flags & 0x10:
         tail = len(data) - pos
         if tail % 2:
-            raise DecodeError(NAME, len(data) - 1, "odd number of bytes in RR intervals")
+            raise DecodeError(profile, len(data) - 1, "odd number of bytes in RR intervals")
         n = tail // 2
         rr = tuple(v * RR_UNIT_S for v in struct.unpack_from(f"<{n}H", data, pos))
     elif pos != len(data):
-        raise DecodeError(NAME, pos, f"{len(data) - pos} unexpected trailing bytes")
+        raise DecodeError(profile, pos, f"{len(data) - pos} unexpected trailing bytes")
     return HeartRateMeasurement(hr, contact, energy, rr)
 
 

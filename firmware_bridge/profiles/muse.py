@@ -11,6 +11,8 @@ as implemented by open-source clients (muse-lsl, muse-js):
   µV = 0.48828125 × (value − 2048)  (1000 µV / 2048 LSB around mid-scale).
 - Telemetry ``273E000B``: uint16 BE sequence, battery (uint16 BE / 512, percent), fuel-gauge
   voltage (uint16 BE × 2.2, mV), an ADC value, temperature (uint16 BE); 20 bytes, zero padded.
+- Accelerometer ``273E000A``: uint16 BE sequence, then 3 samples of (x, y, z) int16 BE;
+  g = 0.0000610352 × value; 52 Hz.
 - Commands are ASCII, written as ``[len(cmd) + 1] + cmd + '\\n'``: ``h`` halt, ``s`` status,
   ``d`` start/resume data, ``p21`` preset 21 (4 EEG channels, no AUX).
 """
@@ -31,9 +33,11 @@ __all__ = [
     "EEG_FS",
     "PROFILE",
     "SERVICE",
+    "decode_acc",
     "decode_command",
     "decode_eeg",
     "decode_telemetry",
+    "encode_acc",
     "encode_command",
     "encode_eeg",
     "encode_telemetry",
@@ -52,6 +56,10 @@ EEG_CHARS = {
 }
 AUX_CHAR = "273e0007" + _TAIL
 TELEMETRY = "273e000b" + _TAIL
+ACCEL = "273e000a" + _TAIL
+ACC_FS = 52.0
+ACC_PER_PACKET = 3
+G_PER_LSB = 0.0000610352
 EEG_FS = 256.0
 SAMPLES_PER_PACKET = 12
 PACKET_BYTES = 2 + SAMPLES_PER_PACKET * 3 // 2
@@ -94,6 +102,26 @@ def encode_eeg(index: int, samples_uv: np.ndarray) -> bytes:
     out[:, 1] = ((raw[:, 0] & 0x0F) << 4) | (raw[:, 1] >> 8)
     out[:, 2] = raw[:, 1] & 0xFF
     return bytes([index >> 8, index & 0xFF]) + out.tobytes()
+
+
+def decode_acc(data: bytes | bytearray) -> tuple[int, np.ndarray]:
+    """Decode an accelerometer packet into ``(sequence, g (3 axes, 3 samples))``."""
+    need(NAME, data, 0, PACKET_BYTES, "accelerometer packet")
+    if len(data) != PACKET_BYTES:
+        raise DecodeError(NAME, PACKET_BYTES,
+                          f"accelerometer packet is {PACKET_BYTES} bytes, got {len(data)}")
+    seq = (data[0] << 8) | data[1]
+    v = np.frombuffer(bytes(data[2:]), dtype=">i2").reshape(ACC_PER_PACKET, 3)
+    return seq, v.T.astype(np.float64) * G_PER_LSB
+
+
+def encode_acc(seq: int, g: np.ndarray) -> bytes:
+    """Encode 3 samples of (x, y, z) in g, shape (3 axes, 3 samples), clipped to int16."""
+    a = np.asarray(g, dtype=np.float64)
+    if a.shape != (3, ACC_PER_PACKET):
+        raise ValueError(f"need shape (3, {ACC_PER_PACKET}), got {a.shape}")
+    raw = np.clip(np.rint(a / G_PER_LSB), -32768, 32767).astype(">i2").T
+    return bytes([(seq >> 8) & 0xFF, seq & 0xFF]) + raw.tobytes()
 
 
 def decode_telemetry(data: bytes | bytearray) -> tuple[int, float, float, int]:
@@ -153,6 +181,9 @@ class MuseDecoder:
             if char_uuid == TELEMETRY:
                 _, battery, _, _ = decode_telemetry(data)
                 return [Frame("status", np.zeros((0, 0)), meta={"battery": battery})]
+            if char_uuid == ACCEL:
+                seq, g = decode_acc(data)
+                return [Frame("acc", g, position=seq * ACC_PER_PACKET)]
             return []
         index, uv = decode_eeg(data)
         slot = self._pending.get(index)
@@ -185,8 +216,10 @@ PROFILE = Profile(
     name_prefixes=("Muse",),
     streams=(
         StreamSpec("eeg", EEG_CHANNELS, EEG_FS, counter_modulo=INDEX_MODULO * SAMPLES_PER_PACKET),
+        StreamSpec("acc", ("x", "y", "z"), ACC_FS, counter_modulo=INDEX_MODULO * ACC_PER_PACKET,
+                   unit="g"),
     ),
-    subscribe=(*EEG_CHARS, TELEMETRY),
+    subscribe=(*EEG_CHARS, ACCEL, TELEMETRY),
     start=tuple(Command(CONTROL, encode_command(c)) for c in ("h", "p21", "s", "d")),
     stop=(Command(CONTROL, encode_command("h")),),
     new_decoder=MuseDecoder,

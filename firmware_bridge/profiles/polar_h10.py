@@ -127,7 +127,7 @@ class PolarH10Decoder:
                 raise DecodeError(NAME, 3, f"control point refused op 0x{op:02x}: status {status}")
             return []
         if char_uuid == heart_rate.HEART_RATE_MEASUREMENT:
-            return heart_rate.measurement_frames(heart_rate.decode_measurement(data))
+            return heart_rate.measurement_frames(heart_rate.decode_measurement(data, NAME))
         return []
 
     def reset(self) -> None:

@@ -98,6 +98,7 @@ class VirtualBleakClient(BaseBleakClient):
         if dev is None:
             raise BleakDeviceNotFoundError(self.address, f"{self.address}: no such virtual band")
         tb = self.world.timebase
+        dev.connect_attempts += 1
         if dev.connected:
             raise BleakError(f"{self.address}: already connected to another client")
         if not dev.reachable(tb.now()):

@@ -91,6 +91,7 @@ class VirtualDevice:
         self.sent = 0
         self.lost = 0
         self.drops = 0
+        self.connect_attempts = 0
         self.reset_lateness()
 
     def reset_lateness(self) -> None:

@@ -86,6 +86,20 @@ class MuseEegEmitter(_FixedPacketEmitter):
         return [(c, muse.encode_eeg(index, x[i])) for i, c in enumerate(self.chars)]
 
 
+class MuseAccEmitter(_FixedPacketEmitter):
+    """Accelerometer packets of 3 samples at 52 Hz: gravity on z plus a slow sway."""
+
+    def __init__(self) -> None:
+        super().__init__(muse.ACC_FS, muse.ACC_PER_PACKET)
+
+    def pop(self) -> list[Notification]:
+        """Encode the due accelerometer packet."""
+        k = self._advance()
+        t = (k * self.per_packet + np.arange(self.per_packet)) / self.fs
+        g = np.vstack([0.05 * np.sin(0.2 * t), 0.05 * np.cos(0.2 * t), np.full(t.size, 0.98)])
+        return [(muse.ACCEL, muse.encode_acc(k % muse.INDEX_MODULO, g))]
+
+
 class MuseTelemetryEmitter(Emitter):
     """Telemetry every 5 s: battery draining 1 % per 10 minutes."""
 
@@ -234,8 +248,10 @@ class MusePeripheral(Peripheral):
     def __init__(self, source: SignalSource | None = None) -> None:
         self.eeg = MuseEegEmitter(source or SineSource(4, muse.EEG_FS))
         self.telemetry = MuseTelemetryEmitter()
-        self.emitters = [self.eeg, self.telemetry]
-        chars = [(muse.CONTROL, [*WRITE, "notify"]), (muse.TELEMETRY, NOTIFY)]
+        self.acc = MuseAccEmitter()
+        self.emitters = [self.eeg, self.acc, self.telemetry]
+        chars = [(muse.CONTROL, [*WRITE, "notify"]), (muse.TELEMETRY, NOTIFY),
+                 (muse.ACCEL, NOTIFY)]
         chars += [(c, NOTIFY) for c in muse.EEG_CHARS]
         self.gatt = [(muse.SERVICE, chars)]  # battery comes in telemetry
 
@@ -244,7 +260,8 @@ class MusePeripheral(Peripheral):
         if char_uuid == muse.CONTROL:
             cmd = muse.decode_command(data)
             if cmd in ("d", "h"):
-                self.eeg.active = self.telemetry.active = cmd == "d"
+                for em in self.emitters:
+                    em.active = cmd == "d"
         return []
 
 

@@ -71,7 +71,11 @@ class EcgLikeSource:
 
 
 class ArraySource:
-    """Play a recording ``(n_channels, n_samples)``; loops when ``loop`` else raises at the end."""
+    """Play a recording ``(n_channels, n_samples)``; loops when ``loop`` else raises at the end.
+
+    The data must already be at the band's rate (256 Hz Muse, 200 Hz Ganglion, 130 Hz Polar
+    ECG) with the band's channel count and physical units (µV); resample before.
+    """
 
     def __init__(self, data: np.ndarray, loop: bool = True) -> None:
         data = np.asarray(data, dtype=np.float64)
