@@ -126,3 +126,37 @@ def test_real_sleep_edf_hypnograms_as_scored_nights(sleep_edf_dir: Path, tmp_pat
     row = table.loc["SC4001EC-Hypnogram"]
     assert row["tib_min"] == pytest.approx(841 * 0.5)
     assert row["in_bed_start_s"] == pytest.approx(28830)
+
+
+def test_kill_9_loses_no_finished_night(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    start = datetime(2024, 5, 1, 23, 0)
+    for i in range(40):
+        write_hypnogram(scored_night(i, start, n=900), folder / f"n{i:02d}.parquet")
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dreamband.cli.main", "batch", str(folder), "--out", str(out),
+         "--workers", "1", "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list((out / "_done").glob("*.json"))) < 3:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.5)  # let the kernel end the orphaned workers
+    done = {p.stem for p in (out / "_done").glob("*.json")}
+    assert 3 <= len(done) < 40, "kill came too late to test anything"
+    table = read_table(out, "nights")  # readable: no half-written partition is visible
+    assert done <= set(table["night"].to_pylist())
+    outcomes = run_nights(discover_inputs([folder]), out, workers=2)
+    status = {o.night: o.status for o in outcomes}
+    assert all(status[n] == "skipped" for n in done)
+    assert sum(s == "done" for s in status.values()) == 40 - len(done)
+    assert read_table(out, "nights").num_rows == 40

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -29,7 +31,7 @@ def test_causal_filter_in_any_chunks_equals_one_pass(cuts):
     whole, _ = filter_causal(SIGNAL, sos)
     f = CausalFilter(sos)
     edges = [0, *sorted(set(cuts)), SIGNAL.size]
-    parts = [f(SIGNAL[a:b]) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    parts = [f(SIGNAL[a:b]) for a, b in itertools.pairwise(edges) if b > a]
     np.testing.assert_allclose(np.concatenate(parts), whole, rtol=0, atol=1e-9)
 
 

@@ -185,10 +185,27 @@ def _clear_error(out: Path, inp_night: str) -> None:
     stale.unlink(missing_ok=True)
 
 
+def _die_with_parent() -> None:
+    """Pool initializer: on Linux, end this worker when the batch process dies (kill -9).
+
+    Nights are written atomically, so a worker stopped mid-night leaves nothing behind;
+    without this, orphaned workers would go on with the nights already queued to them.
+    """
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: workers finish their queue and exit
+        pass
+
+
 def _iter_pool(
     nights: Sequence[NightInput], out: Path, options: BatchOptions, workers: int
 ) -> Iterator[NightOutcome]:
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent) as pool:
         futures = [pool.submit(run_night, n, out, options) for n in nights]
         try:
             for fut in as_completed(futures):

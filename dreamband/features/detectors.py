@@ -70,9 +70,14 @@ def _moving_mean(x: np.ndarray, width: int, causal: bool) -> np.ndarray:
     return out
 
 
-def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _runs(mask: np.ndarray, open_end: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends of runs of True; ``open_end=False`` drops a run still going at the
+    end of the data (live: it has not ended yet, so it belongs to a later epoch)."""
     d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    s, e = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    if not open_end and e.size and e[-1] == mask.size:
+        s, e = s[:-1], e[:-1]
+    return s, e
 
 
 def running_reference(per_epoch: np.ndarray, causal: bool, stat: str = "mean") -> np.ndarray:
@@ -217,7 +222,7 @@ def spindles(
 ) -> dict[str, np.ndarray]:
     """Sleep spindles: 11-16 Hz bursts lasting 0.5-3 s.
 
-    The signal is brought to 40-50 Hz (block means) and band-passed at 11-16 Hz in one
+    The signal is brought to about 50 Hz (block means) and band-passed at 11-16 Hz in one
     forward pass in both modes (the power envelope does not depend on phase, and batch
     and live then see the same envelope); powers are averaged over 0.1-s blocks and a
     0.3-s sliding window. A block belongs to a spindle when the sigma RMS exceeds the
@@ -232,7 +237,7 @@ def spindles(
         ``sp_count`` spindles per epoch, ``sp_fraction`` fraction of the epoch in spindles.
     """
     n_ep = int(x.size // round(epoch_length * fs))
-    xd, fsd = _decimate_to(np.asarray(x, dtype=np.float32), fs, 40.0, cache)
+    xd, fsd = _decimate_to(np.asarray(x, dtype=np.float32), fs, 50.0, cache)
     sos = bandpass_sos(11.0, 16.0, fsd, order=2).astype(np.float32)
     sig = _filt32(xd, sos, causal=True)
     # 0.1-s blocks: sigma power, mean and mean square of the signal
@@ -274,7 +279,7 @@ def spindles(
     if causal:
         # live: no threshold until the night so far holds MIN_HISTORY epochs
         mask[: int(np.ceil(min(MIN_HISTORY, n_ep) * n_per))] = False
-    s, e = _runs(mask)
+    s, e = _runs(mask, open_end=not causal)
     if s.size:
         # parts of one spindle closer than 0.5 s are one spindle (as in YASA)
         keep = np.concatenate([[True], (s[1:] - e[:-1]) >= 0.5 * fsb])
@@ -331,7 +336,7 @@ def eye_movements(
     cand = (ptp >= amplitude_uv) & (np.abs(slope) >= 2.0 * amplitude_uv)
     if roc_f is not None:
         cand &= (np.gradient(loc) * np.gradient(roc_f)) < 0
-    s, e = _runs(cand)
+    s, e = _runs(cand, open_end=not causal)
     if s.size:
         # candidates closer than 0.3 s are one movement
         keep = np.concatenate([[True], (s[1:] - e[:-1]) > 0.3 * fs])

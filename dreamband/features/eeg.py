@@ -23,14 +23,14 @@ from dreamband.features.detectors import (
 from dreamband.features.epochs import check_signal, to_epochs
 from dreamband.features.spectral import band_powers, block_psd, hjorth_from_psd
 from dreamband.signal.quality import epoch_quality
-from dreamband.signal.resample import resample
 
 __all__ = ["CONTEXT_FEATURES", "WORK_FS", "Evidence", "compute_evidence"]
 
 logger = logging.getLogger(__name__)
 
-#: Rate the EEG is brought down to before the evidence is computed (Hz).
-WORK_FS = 100.0
+#: Rate (Hz) the spectrum and the spindle detector work at (block-mean decimation by
+#: ``int(fs // WORK_FS)``: 100 -> 50, 200 -> 50, 256 -> 51.2, 128 -> 64 Hz).
+WORK_FS = 50.0
 
 #: Features that also get a neighbourhood mean (``ctx_<name>``) and z-scores (``z_<name>``).
 CONTEXT_FEATURES: tuple[str, ...] = (
@@ -103,11 +103,9 @@ class Evidence:
 
 
 def _prepare(x: np.ndarray, fs: float, epoch_length: float, name: str) -> tuple[np.ndarray, float]:
-    x = check_signal(x, fs, epoch_length, name)
-    if fs > WORK_FS * 1.01:
-        x = resample(x, fs, WORK_FS)
-        fs = WORK_FS
-    return x, fs
+    # no resampling: every detector brings its input down to the rate it needs with
+    # causal block means, so batch and live (chunked) runs see the same samples
+    return check_signal(x, fs, epoch_length, name), float(fs)
 
 
 def compute_evidence(
@@ -131,7 +129,7 @@ def compute_evidence(
     eeg : numpy.ndarray
         1-D EEG in µV (a central or frontal derivation referenced to a mastoid is best).
     fs : float
-        EEG sampling rate in Hz (≥ 40 Hz; resampled to 100 Hz when higher).
+        EEG sampling rate in Hz (≥ 40 Hz).
     eog, roc : numpy.ndarray, optional
         Horizontal EOG (or LOC) and, for a pair, ROC in µV.
     emg : numpy.ndarray, optional
@@ -162,15 +160,15 @@ def compute_evidence(
     n_ep = ep.shape[0]
     feats: dict[str, np.ndarray] = {}
     cache: dict = {}
-    # the spectrum is read at 40-50 Hz (block-mean decimation, shared with the spindle
-    # detector): every input rate then gives the same bands (up to 0.45 x 50 Hz)
-    xs, fs_s = _decimate_to(x, fs_w, 40.0, cache)
+    # the spectrum is read at about 50 Hz (block-mean decimation, shared with the spindle
+    # detector): common input rates then give the same bands (up to 0.45 x 50 Hz)
+    xs, fs_s = _decimate_to(x, fs_w, WORK_FS, cache)
     freqs, psd = block_psd(to_epochs(xs, fs_s, epoch_length), fs_s)
     feats.update(band_powers(freqs, psd, fs_s))
     feats.update(hjorth_from_psd(freqs, psd))
     feats.update(spindles(x, fs_w, epoch_length, causal, cache=cache))
     feats.update(slow_waves(x, fs_w, epoch_length, causal, sw_threshold_uv, cache=cache))
-    q = epoch_quality(ep, variance=10.0 ** feats["hj_activity"])
+    q = epoch_quality(ep, variance=10.0 ** feats["hj_activity"], causal=causal)
 
     has_eog = eog is not None
     if has_eog:

@@ -41,6 +41,7 @@ def epoch_quality(
     clip_fraction: float = 0.01,
     artefact_uv: float = 1000.0,
     variance: np.ndarray | None = None,
+    causal: bool = False,
 ) -> QualityFlags:
     """Flag flat, clipped and artefact epochs (vectorised over the night).
 
@@ -56,6 +57,8 @@ def epoch_quality(
         Peak-to-peak amplitude above which an epoch is an artefact (µV).
     variance : numpy.ndarray, optional
         Per-epoch variance (µV²) when already known (e.g. from the spectrum); saves a pass.
+    causal : bool
+        Live: judge each epoch's power against the epochs up to it (not the whole night).
 
     Returns
     -------
@@ -75,7 +78,13 @@ def epoch_quality(
     clipped = ((at_hi >= need) | (at_lo >= need)) & ~flat
     ptp = hi.astype(np.float64) - lo
     logp = np.log(var + 1e-12)
-    med = np.median(logp)
-    mad = 1.4826 * np.median(np.abs(logp - med)) + 1e-9
-    artefact = (ptp > artefact_uv) | ((logp - med) / mad > 6.0)
+    if causal:
+        med = np.array([np.median(logp[: i + 1]) for i in range(logp.size)])
+        mad = np.array(
+            [1.4826 * np.median(np.abs(logp[: i + 1] - med[i])) for i in range(logp.size)]
+        )
+    else:
+        med = np.median(logp)
+        mad = 1.4826 * np.median(np.abs(logp - med))
+    artefact = (ptp > artefact_uv) | ((logp - med) / (mad + 1e-9) > 6.0)
     return QualityFlags(flat=flat, clipped=clipped, artefact=artefact & ~flat)

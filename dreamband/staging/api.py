@@ -16,7 +16,15 @@ from dreamband.core.recording import Channel, Recording
 from dreamband.features.eeg import Evidence, compute_evidence
 from dreamband.staging.channels import ChannelChoice, pick_channels
 
-__all__ = ["ENGINES", "StagingInput", "evidence_for", "stage", "stage_recording", "to_recording"]
+__all__ = [
+    "ENGINES",
+    "StagingInput",
+    "evidence_for",
+    "stage",
+    "stage_file",
+    "stage_recording",
+    "to_recording",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -247,3 +255,49 @@ def stage_recording(
             "recording": inp.source,
         },
     )
+
+
+def stage_file(
+    path: str | Path,
+    engine: str = "rules",
+    epoch: float = 30.0,
+    with_rem: bool = False,
+    participant: str = "",
+    model: str | Path | None = None,
+) -> Hypnogram | tuple[Hypnogram, list]:
+    """Read an EEG recording file and stage it; optionally find its REM periods.
+
+    Parameters
+    ----------
+    path : path
+        EDF/EDF+/BDF, DREAMS ``excerptN.txt`` or YASA ``.npz``.
+    engine, epoch, model
+        As in :func:`stage` (``epoch`` = epoch length in seconds).
+    with_rem : bool
+        Also return the REM periods, with rapid eye movements counted from the EOG
+        channel(s) when the recording has them.
+    participant : str
+        Stored in each REM period.
+
+    Returns
+    -------
+    Hypnogram, or (Hypnogram, list of RemPeriod) with ``with_rem``.
+    """
+    from dreamband.staging.inputs import read_recording
+
+    rec = read_recording(path)
+    hyp = stage_recording(rec, engine=engine, epoch_length=epoch, model=model)
+    if not with_rem:
+        return hyp
+    from dreamband.rem import count_eye_movements, detect_eye_movements, rem_periods
+
+    periods = rem_periods(hyp, participant=participant)
+    inp = select_inputs(rec)
+    if inp.eog is not None and periods:
+        roc = None if inp.roc is None else inp.roc.data
+        loc = inp.eog.data
+        if roc is not None:
+            m = min(loc.size, roc.size)
+            loc, roc = loc[:m], roc[:m]
+        periods = count_eye_movements(periods, detect_eye_movements(loc, inp.eog.fs, roc))
+    return hyp, periods
