@@ -10,8 +10,10 @@ import pytest
 
 from dreamband.core.beats import BeatSeries
 from dreamband.errors import InputFileError, ModelError
+from dreamband.io.hypnogram_files import read_csv_hypnogram, write_hypnogram
+from dreamband.io.rr_csv import HeartRateSeries
 from dreamband.paths import models_dir
-from dreamband.staging.heart import HeartRate, load_heart_model, stage_heart, stage_heart_file
+from dreamband.staging.heart import load_heart_model, stage_heart, stage_heart_file
 from dreamband.staging.heart_model import apply_calibration, fit_calibration, hmm_smooth
 from dreamband.staging.heart_train import model_filename
 
@@ -41,6 +43,8 @@ def test_stage_heart_returns_a_wearable_hypnogram_with_probabilities(live):
     assert hyp.n_epochs == int(np.ceil(beats.times[-1] / 30))
     assert set(np.unique(hyp.stages)) <= {0, 1, 2}
     np.testing.assert_allclose(hyp.probabilities.sum(axis=1), 1.0, atol=1e-9)
+    scored = hyp.stages >= 0
+    np.testing.assert_array_equal(hyp.stages[scored], hyp.probabilities[scored].argmax(axis=1))
     assert hyp.meta["input"] == "rr" and hyp.meta["live"] is live
 
 
@@ -57,7 +61,7 @@ def test_live_staging_of_a_prefix_equals_the_one_pass_result():
 def test_stage_heart_accepts_heart_rate_samples():
     t = np.arange(0, 3600.0)
     hr = 60 + 4 * np.sin(2 * np.pi * t / 1800)
-    hyp = stage_heart(HeartRate(t, hr, source="band"))
+    hyp = stage_heart(HeartRateSeries(t, hr, source="band"))
     assert hyp.meta["input"] == "hr" and hyp.n_epochs == 120
 
 
@@ -70,7 +74,12 @@ def test_stage_heart_file_reads_rr_and_hr_csv(tmp_path):
     assert hyp.n_epochs == int(np.ceil(rr_ms.sum() / 1000 / 30))
     hr_file = tmp_path / "band.csv"
     hr_file.write_text("time_s,hr_bpm\n" + "\n".join(f"{i},{62 + i % 5}" for i in range(1800)))
-    assert stage_heart_file(hr_file).meta["input"] == "hr"
+    hyp = stage_heart_file(hr_file)
+    assert hyp.meta["input"] == "hr"
+    out = write_hypnogram(hyp, tmp_path / "band_hypnogram.csv")
+    header = out.read_text().splitlines()[0]
+    assert header == "onset,duration,stage,p_W,p_NREM,p_REM"
+    assert read_csv_hypnogram(out).scheme == "wearable"
 
 
 def test_stage_heart_file_rejects_unknown_and_missing_files(tmp_path):

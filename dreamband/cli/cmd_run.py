@@ -20,9 +20,23 @@ def _nightly() -> tuple[Table, Callable[..., int]]:
     return SCHEMA, run_nightly
 
 
+def _replay() -> tuple[Table, Callable[..., int]]:
+    from dreamband.pipeline.replay import SCHEMA, run_replay
+
+    return SCHEMA, run_replay
+
+
+def _demo() -> tuple[Table, Callable[..., int]]:
+    from dreamband.pipeline.demo import SCHEMA, run_demo
+
+    return SCHEMA, run_demo
+
+
 #: Pipeline kinds: the ``kind`` key of a file -> (schema, runner) loader.
 PIPELINE_KINDS: dict[str, Callable[[], tuple[Table, Callable[..., int]]]] = {
     "nightly": _nightly,
+    "replay": _replay,
+    "demo": _demo,
 }
 
 

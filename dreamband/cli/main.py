@@ -32,6 +32,8 @@ COMMANDS: tuple[str, ...] = (
     "batch",
     "report",
     "run",
+    "replay",
+    "demo",
 )
 
 

@@ -70,6 +70,28 @@ def _moving_mean(x: np.ndarray, width: int, causal: bool) -> np.ndarray:
     return out
 
 
+def _mean3(x: np.ndarray, causal: bool) -> np.ndarray:
+    """Mean over 3 samples, centred (batch) or trailing (live), by slicing (any dtype)."""
+    out = np.empty_like(x)
+    if x.size < 3:
+        out[:] = _moving_mean(x, 3, causal)
+        return out
+    third = np.asarray(1.0 / 3.0, dtype=x.dtype)
+    if causal:
+        np.add(x[:-2], x[1:-1], out=out[2:])
+        out[2:] += x[2:]
+        out[2:] *= third
+        out[0] = x[0]
+        out[1] = (x[0] + x[1]) / 2
+    else:
+        np.add(x[:-2], x[1:-1], out=out[1:-1])
+        out[1:-1] += x[2:]
+        out[1:-1] *= third
+        out[0] = (x[0] + x[1]) / 2
+        out[-1] = (x[-2] + x[-1]) / 2
+    return out
+
+
 def _runs(mask: np.ndarray, open_end: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Starts and ends of runs of True; ``open_end=False`` drops a run still going at the
     end of the data (live: it has not ended yet, so it belongs to a later epoch)."""
@@ -243,18 +265,18 @@ def spindles(
     # 0.1-s blocks: sigma power, mean and mean square of the signal
     blk = max(1, round(0.1 * fsd))
     fsb = fsd / blk
-    p_sig = decimate_mean(sig * sig, blk).astype(np.float64)
+    np.square(sig, out=sig)
+    p_sig = decimate_mean(sig, blk)
     if cache is not None and round(fs / fsb) in cache:
-        m1 = cache[round(fs / fsb)].astype(np.float64)
+        m1 = cache[round(fs / fsb)]
     else:
-        m1 = decimate_mean(xd, blk).astype(np.float64)
+        m1 = decimate_mean(xd, blk)
         if cache is not None:
-            cache[round(fs / fsb)] = m1.astype(np.float32)
-    m2 = decimate_mean(xd * xd, blk).astype(np.float64)
-    w = 3  # blocks: a 0.3-s window
-    pow_s = _moving_mean(p_sig, w, causal)
-    mean_w = _moving_mean(m1, w, causal)
-    pow_b = np.maximum(_moving_mean(m2, w, causal) - mean_w**2, 0.0) + 1e-12
+            cache[round(fs / fsb)] = m1
+    m2 = decimate_mean(np.square(xd), blk)
+    pow_s = _mean3(p_sig, causal)  # a 0.3-s window
+    mean_w = _mean3(m1, causal)
+    pow_b = np.maximum(_mean3(m2, causal) - mean_w**2, 0.0) + np.float32(1e-12)
     rms = np.sqrt(pow_s)
     n_per = epoch_length * fsb
     n_full = min(int(np.floor(n_ep * n_per)), rms.size)

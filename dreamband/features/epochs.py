@@ -10,8 +10,10 @@ __all__ = ["MIN_FS", "check_signal", "to_epochs"]
 MIN_FS = 40.0
 
 
-def check_signal(x: np.ndarray, fs: float, epoch_length: float, name: str = "EEG") -> np.ndarray:
-    """Validate one channel and return it as float64.
+def check_signal(
+    x: np.ndarray, fs: float, epoch_length: float, name: str = "EEG", dtype=np.float64
+) -> np.ndarray:
+    """Validate one channel and return it as ``dtype`` (float64 by default).
 
     Raises
     ------
@@ -19,7 +21,7 @@ def check_signal(x: np.ndarray, fs: float, epoch_length: float, name: str = "EEG
         Naming the channel when it is not 1-D, holds non-finite values, is sampled below
         :data:`MIN_FS` (only for EEG) or is shorter than one epoch.
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x, dtype=dtype)
     if x.ndim != 1:
         raise ValueError(f"{name}: signal must be 1-D; got shape {x.shape}")
     if not (np.isfinite(fs) and fs > 0):

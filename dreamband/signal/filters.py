@@ -11,6 +11,8 @@ Two ways to apply the same design, named for what they do:
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import signal
 
@@ -33,6 +35,13 @@ def _check_fs(fs: float, top: float, what: str) -> float:
             f"{what}: edge {top:g} Hz needs a sampling rate above {2 * top:g} Hz; got fs={fs:g} Hz"
         )
     return fs
+
+
+@lru_cache(maxsize=64)
+def _butter(order: int, edges: tuple[float, ...], btype: str, fs: float) -> np.ndarray:
+    sos = signal.butter(order, list(edges) if len(edges) > 1 else edges[0], btype=btype,
+                        fs=fs, output="sos")
+    return sos
 
 
 def bandpass_sos(low: float, high: float, fs: float, order: int = 4) -> np.ndarray:
@@ -60,7 +69,7 @@ def bandpass_sos(low: float, high: float, fs: float, order: int = 4) -> np.ndarr
     if not 0 < low < high:
         raise ValueError(f"band-pass edges must satisfy 0 < low < high; got {low}, {high}")
     fs = _check_fs(fs, high, f"band-pass {low:g}-{high:g} Hz")
-    return signal.butter(order, [low, high], btype="bandpass", fs=fs, output="sos")
+    return _butter(int(order), (float(low), float(high)), "bandpass", fs).copy()
 
 
 def highpass_sos(cutoff: float, fs: float, order: int = 2) -> np.ndarray:
@@ -68,7 +77,7 @@ def highpass_sos(cutoff: float, fs: float, order: int = 2) -> np.ndarray:
     if cutoff <= 0:
         raise ValueError(f"high-pass cutoff must be positive; got {cutoff}")
     fs = _check_fs(fs, cutoff, f"high-pass {cutoff:g} Hz")
-    return signal.butter(order, cutoff, btype="highpass", fs=fs, output="sos")
+    return _butter(int(order), (float(cutoff),), "highpass", fs).copy()
 
 
 def lowpass_sos(cutoff: float, fs: float, order: int = 4) -> np.ndarray:
@@ -76,7 +85,7 @@ def lowpass_sos(cutoff: float, fs: float, order: int = 4) -> np.ndarray:
     if cutoff <= 0:
         raise ValueError(f"low-pass cutoff must be positive; got {cutoff}")
     fs = _check_fs(fs, cutoff, f"low-pass {cutoff:g} Hz")
-    return signal.butter(order, cutoff, btype="lowpass", fs=fs, output="sos")
+    return _butter(int(order), (float(cutoff),), "lowpass", fs).copy()
 
 
 def filter_zero_phase(x: np.ndarray, sos: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -52,8 +52,9 @@ def decimate_mean(x: np.ndarray, factor: int) -> np.ndarray:
     if factor <= 1:
         return x
     k = x.shape[-1] // factor
-    out = x[..., 0 : k * factor : factor].copy()
-    for i in range(1, factor):  # strided sums: one pass over the data in all
-        out += x[..., i : k * factor : factor]
+    end = k * factor
+    out = np.add(x[..., 0:end:factor], x[..., 1:end:factor])
+    for i in range(2, factor):  # strided sums: one pass over the data in all
+        out += x[..., i:end:factor]
     out *= np.asarray(1.0 / factor, dtype=out.dtype)
     return out

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -28,18 +27,9 @@ from dreamband.heart.grid import HeartSeries, prepare_beats, prepare_hr
 from dreamband.staging.heart_model import CLASS_NAMES, STAY, predict_night
 from dreamband.staging.heart_train import KIND, model_filename
 
-__all__ = ["HeartRate", "load_heart_model", "stage_heart", "stage_heart_file"]
+__all__ = ["load_heart_model", "stage_heart", "stage_heart_file"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class HeartRate:
-    """Heart-rate samples of a wristband: ``times`` in s from the recording start, ``hr`` in bpm."""
-
-    times: np.ndarray
-    hr: np.ndarray
-    source: str = ""
 
 
 @lru_cache(maxsize=8)
@@ -103,7 +93,7 @@ def _series(beats_or_hr: Any) -> tuple[HeartSeries, float, Any, str, str]:
 
 
 def stage_heart(
-    beats_or_hr: BeatSeries | HeartRate | Any,
+    beats_or_hr: BeatSeries | Any,
     live: bool = False,
     n_epochs: int | None = None,
     offset: float = 0.0,
@@ -113,9 +103,9 @@ def stage_heart(
 
     Parameters
     ----------
-    beats_or_hr : BeatSeries or HeartRate
-        R-peak times (any object with ``.times`` and ``.hr`` counts as HR samples in bpm,
-        e.g. :class:`dreamband.io.rr_csv.HeartRateSeries`).
+    beats_or_hr : BeatSeries or HeartRateSeries
+        R-peak times, or heart-rate samples: any object with ``.times`` (s from the
+        recording start) and ``.hr`` (bpm), e.g. :class:`dreamband.io.rr_csv.HeartRateSeries`.
     live : bool
         Causal features and forward-only smoothing: epoch ``k`` depends only on samples up
         to its end, as in a live session.

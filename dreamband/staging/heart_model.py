@@ -5,10 +5,12 @@
 * smoothing: a three-state hidden Markov model with a "sticky" transition matrix run over
   the classifier's per-epoch probabilities, forward only (live, causal) or
   forward-backward (batch);
-* calibration: temperature and per-class bias fitted on out-of-subject probabilities by
-  minimising the log loss, so ``p_W, p_NREM, p_REM`` are comparable with an EEG stager's.
-  The stage is the balanced decision (argmax before the bias), which a temperature and
-  bias do not change.
+* calibration: a temperature (and per-class biases) fitted on out-of-subject probabilities
+  by minimising the log loss. The published probabilities use the temperature only, so
+  they are calibrated in confidence under balanced class priors and the stage is always
+  their argmax (the balanced decision keeps scarce REM; applying the prior biases too
+  would make an epoch read ``REM`` with ``p_REM < p_NREM``). The biases stay in the
+  sidecar for users who want probabilities at the training set's class frequencies.
 """
 
 from __future__ import annotations
@@ -198,14 +200,14 @@ def predict_night(
     Returns
     -------
     stages : numpy.ndarray
-        ``int8`` WearableStage codes (argmax of the smoothed, uncalibrated probabilities).
+        ``int8`` WearableStage codes: the argmax of the probabilities.
     probabilities : numpy.ndarray
-        ``(n_epochs, 3)`` calibrated probabilities (smoothed ones when ``calibration`` is
-        None).
+        ``(n_epochs, 3)`` smoothed probabilities, temperature-calibrated when
+        ``calibration`` is given (a temperature does not move the argmax).
     """
     raw = booster.predict(np.asarray(X, dtype=float))
     smooth = hmm_smooth(raw, live=live, stay=stay)
     stages = smooth.argmax(axis=1).astype(np.int8)
     if calibration:
-        smooth = apply_calibration(smooth, calibration["temperature"], calibration["bias"])
+        smooth = apply_calibration(smooth, calibration["temperature"])
     return stages, smooth

@@ -11,6 +11,10 @@ import numpy as np
 
 __all__ = ["fixed_lag", "forward_backward", "forward_filter"]
 
+# Rescale the recursions every few epochs: likelihoods are normalised to a maximum of 1
+# and floored at 1e-300, so a few unscaled steps cannot underflow float64.
+_RESCALE = 4
+
 
 def _check(lik: np.ndarray, trans: np.ndarray, init: np.ndarray) -> np.ndarray:
     lik = np.asarray(lik, dtype=np.float64)
@@ -40,15 +44,19 @@ def forward_filter(lik: np.ndarray, trans: np.ndarray, init: np.ndarray) -> np.n
         ``(n_epochs, k)``; rows sum to 1.
     """
     lik = _check(lik, trans, init)
-    n, _ = lik.shape
+    n = lik.shape[0]
+    lik = lik / lik.max(axis=1, keepdims=True)  # per-epoch factors do not matter
+    step = trans[np.newaxis, :, :] * lik[:, np.newaxis, :]  # alpha_t = alpha_{t-1} @ step_t
     alpha = np.empty_like(lik)
-    prev = init
-    for t in range(n):
-        a = (prev @ trans if t else init) * lik[t]
-        a /= a.sum()
+    a = init * lik[0]
+    a = a / a.sum()
+    alpha[0] = a
+    for t in range(1, n):
+        a = a @ step[t]
+        if not t % _RESCALE:
+            a = a / a.sum()
         alpha[t] = a
-        prev = a
-    return alpha
+    return alpha / alpha.sum(axis=1, keepdims=True)
 
 
 def forward_backward(lik: np.ndarray, trans: np.ndarray, init: np.ndarray) -> np.ndarray:
@@ -64,10 +72,16 @@ def forward_backward(lik: np.ndarray, trans: np.ndarray, init: np.ndarray) -> np
     lik = _check(lik, trans, init)
     n, k = lik.shape
     alpha = forward_filter(lik, trans, init)
-    beta = np.ones((n, k))
+    lik = lik / lik.max(axis=1, keepdims=True)
+    step = trans[np.newaxis, :, :] * lik[:, np.newaxis, :]  # beta_t = step_{t+1} @ beta_{t+1}
+    beta = np.empty((n, k))
+    b = np.ones(k)
+    beta[-1] = b
     for t in range(n - 2, -1, -1):
-        b = trans @ (lik[t + 1] * beta[t + 1])
-        beta[t] = b / b.sum()
+        b = step[t + 1] @ b
+        if not t % _RESCALE:
+            b = b / b.sum()
+        beta[t] = b
     post = alpha * beta
     return post / post.sum(axis=1, keepdims=True)
 

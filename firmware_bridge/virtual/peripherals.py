@@ -14,9 +14,10 @@ import numpy as np
 
 from firmware_bridge.profiles import ganglion, heart_rate, muse, polar_h10
 from firmware_bridge.profiles.base import Profile
-from firmware_bridge.virtual.sources import EcgLikeSource, SignalSource, SineSource
+from firmware_bridge.virtual.sources import BeatSource, EcgLikeSource, SignalSource, SineSource
 
 __all__ = [
+    "BeatHeartRateEmitter",
     "Emitter",
     "GanglionPeripheral",
     "HeartRatePeripheral",
@@ -222,6 +223,52 @@ class HeartRateEmitter(Emitter):
             self.beat_k += 1
 
 
+class BeatHeartRateEmitter(Emitter):
+    """One Heart Rate Measurement a second carrying the RR intervals of given beats.
+
+    Measurement ``j`` (sent at device time ``j`` s) holds the intervals ending at the beats
+    in ``(j - 1, j]``, rounded to 1/1024 s; its heart rate is the mean over them (else the
+    previous value). Beat ``k``'s interval is ``t[k] - t[k - 1]``; intervals too long for the
+    protocol (a pause in the annotations) are left out.
+    """
+
+    MAX_RR = 0xFFFF / 1024.0
+
+    def __init__(self, source: BeatSource, contact: bool = True, char: str | None = None) -> None:
+        self.t = source.beat_times
+        self.contact = contact
+        self.char = char or heart_rate.HEART_RATE_MEASUREMENT
+        self.j = 1
+        self.next_time = 1.0
+        self.i = 0  # next beat to report
+        self.hr = 0
+        self.always_on = self.active = True
+
+    def pop(self) -> list[Notification]:
+        """Encode the measurement due now."""
+        stop = int(np.searchsorted(self.t, self.next_time, side="right"))
+        rr = []
+        for k in range(max(self.i, 1), stop):
+            r = self.t[k] - self.t[k - 1]
+            if r <= self.MAX_RR:
+                rr.append(round(r * 1024) / 1024)
+        self.i = stop
+        if rr:
+            self.hr = min(255, round(60.0 * len(rr) / sum(rr)))
+        m = heart_rate.HeartRateMeasurement(self.hr, self.contact, None, tuple(rr[-9:]))
+        self.j += 1
+        self.next_time = float(self.j)
+        return [(self.char, heart_rate.encode_measurement(m))]
+
+    def skip_to(self, device_time: float) -> None:
+        """Skip whole seconds and the beats inside them."""
+        if device_time <= self.next_time:
+            return
+        self.j = math.ceil(device_time)
+        self.next_time = float(self.j)
+        self.i = max(self.i, int(np.searchsorted(self.t, self.next_time - 1.0, side="right")))
+
+
 class Peripheral:
     """A profile's GATT database, its command handling and its emitters."""
 
@@ -320,7 +367,8 @@ class HeartRatePeripheral(Peripheral):
     profile = heart_rate.PROFILE
 
     def __init__(self, source: SignalSource | None = None, bpm: float = 58.0) -> None:
-        self.hr = HeartRateEmitter(bpm)
+        self.hr: Emitter = (BeatHeartRateEmitter(source) if isinstance(source, BeatSource)
+                            else HeartRateEmitter(bpm))
         self.emitters = [self.hr]
         self.gatt = [
             (heart_rate.HEART_RATE_SERVICE, [(heart_rate.HEART_RATE_MEASUREMENT, NOTIFY)]),

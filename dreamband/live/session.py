@@ -1,0 +1,121 @@
+"""The crash-safe folder of a live session.
+
+Layout under ``session_dir``::
+
+    session.json              grid, participants, rule (rewritten atomically when it changes)
+    raw/<band>/<stream>/...   raw samples and gaps (:class:`dreamband.storage.raw.RawRecorder`)
+    epochs/seg-*.arrows       per participant-epoch stages and probabilities (append-only)
+    events/seg-*.arrows       every live event (append-only)
+    epochs.parquet, events.parquet, raw/**/data.parquet   after a clean close
+    summary.json              after a clean close
+
+Everything appended is flushed to the operating system at the end of each ``push``/``tick``
+(raw samples every ``raw_flush_s`` seconds of host time), so a ``kill -9`` loses at most the
+last second of raw samples and nothing that was already announced as an event.
+:func:`read_session` reads a folder in either state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from dreamband.live.journal import EPOCH_SCHEMA, EVENT_SCHEMA, Journal, read_journal
+from dreamband.storage.raw import RawRecorder
+from firmware_bridge.types import Gap, SampleBlock
+
+__all__ = ["SessionRecorder", "read_session"]
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class SessionRecorder:
+    """Writes a live session folder.
+
+    Parameters
+    ----------
+    folder : path
+        Session folder (created).
+    fsync : bool
+        fsync every batch (survives power loss too).
+    raw_flush_s : float
+        Longest span of raw samples kept in memory per stream (s of host time).
+    """
+
+    def __init__(self, folder: str | os.PathLike, fsync: bool = False,
+                 raw_flush_s: float = 1.0) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.raw = RawRecorder(self.folder / "raw", flush_interval=raw_flush_s, fsync=fsync)
+        self.epochs = Journal(self.folder / "epochs", EPOCH_SCHEMA, fsync)
+        self.events = Journal(self.folder / "events", EVENT_SCHEMA, fsync)
+        self.meta: dict[str, Any] = {}
+        self.closed = False
+
+    def set_meta(self, **meta: Any) -> None:
+        """Update and rewrite ``session.json``."""
+        self.meta.update(meta)
+        _write_json(self.folder / "session.json", self.meta)
+
+    def write_item(self, item: SampleBlock | Gap) -> None:
+        """Record a raw sample block or gap."""
+        self.raw.write(item)
+
+    def flush(self, host_time: float | None = None) -> None:
+        """Hand every announced row to the OS; raw streams older than ``host_time`` too."""
+        self.epochs.flush()
+        self.events.flush()
+        if host_time is not None:
+            self.raw.flush_older_than(host_time - self.raw.flush_interval)
+
+    def close(self, summary: dict, compact: bool = True) -> dict[str, str]:
+        """Flush and close everything, compact to Parquet, write ``summary.json``.
+
+        Returns
+        -------
+        dict
+            Paths of the files written.
+        """
+        if self.closed:
+            return {}
+        files = {}
+        for name, j in (("epochs", self.epochs), ("events", self.events)):
+            out = j.close(compact)
+            if out is not None:
+                files[name] = str(out)
+        self.raw.close(compact)
+        files["raw"] = str(self.folder / "raw")
+        _write_json(self.folder / "summary.json", summary)
+        files["summary"] = str(self.folder / "summary.json")
+        self.closed = True
+        return files
+
+
+def read_session(folder: str | os.PathLike) -> dict[str, Any]:
+    """Read a session folder, closed cleanly or left behind by a crash.
+
+    Returns
+    -------
+    dict
+        ``meta`` (session.json, or {}), ``epochs`` and ``events`` (pyarrow Tables),
+        ``summary`` (dict or None) and ``complete`` (a clean close happened).
+    """
+    folder = Path(folder)
+
+    def load(name: str) -> dict | None:
+        p = folder / name
+        return json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
+
+    epochs: pa.Table = read_journal(folder / "epochs", EPOCH_SCHEMA)
+    events: pa.Table = read_journal(folder / "events", EVENT_SCHEMA)
+    summary = load("summary.json")
+    return {"meta": load("session.json") or {}, "epochs": epochs, "events": events,
+            "summary": summary, "complete": summary is not None}

@@ -1,0 +1,72 @@
+"""Run a replay with the terminal view and print what was used and a short summary.
+
+Shared by ``dreamband replay``, ``dreamband demo`` and the ``replay``/``demo`` pipelines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+from dreamband.replay.impair import Impairments
+from dreamband.replay.session import ReplayOptions, ReplayResult, run_replay
+from dreamband.replay.sources import ReplaySource
+from dreamband.replay.view import ReplayView, format_clock
+
+__all__ = ["run_and_show", "summary_lines"]
+
+
+def summary_lines(result: ReplayResult) -> list[str]:
+    """A short plain-text summary of a replay."""
+    lines = [f"replayed {format_clock(result.replay_s)} of night in {result.wall_s:.1f} s wall "
+             f"({result.x_real_time:,.0f}x real time, speed {result.speed}), "
+             f"{len(result.participants)} participants"]
+    for st in result.participants:
+        ev = st.events
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(st.gap_reasons.items()))
+        lines.append(
+            f"  {st.name:<16} {'SIM ' if st.simulated else 'REAL'} {st.kind:<5} "
+            f"stages {ev.get('stage', 0):>4}  REM periods {ev.get('rem_start', 0):>2}  "
+            f"gaps {st.gaps}{f' ({reasons})' if reasons else ''}  drops {st.drops}  "
+            f"lost packets {st.lost_packets}")
+    opened = sum(st.events.get("group_open", 0) for st in result.participants)
+    group_events = result.engine_summary.get("group", {}) if isinstance(
+        result.engine_summary, dict) else {}
+    n_win = group_events.get("n_windows") if isinstance(group_events, dict) else None
+    lines.append(f"group REM windows: {n_win if n_win is not None else opened}")
+    lat = result.latencies
+    if lat.size:
+        lines.append(f"stage latency (last sample -> stage event, replay clock): p50 "
+                     f"{np.quantile(lat, 0.5) * 1000:.0f} ms, p99 "
+                     f"{np.quantile(lat, 0.99) * 1000:.0f} ms over {lat.size} epochs")
+    if result.session_dir is not None:
+        lines.append(f"session folder: {result.session_dir}")
+    if any(st.simulated for st in result.participants):
+        lines.append("note: SIMULATED participants are for plumbing and demos, never an "
+                     "accuracy figure")
+    return lines
+
+
+def run_and_show(sources: Sequence[ReplaySource], *, options: ReplayOptions,
+                 impairments: Impairments | None, out: Path | None, notes: Sequence[str] = (),
+                 live: bool | None = None, quiet: bool = False,
+                 console: Console | None = None) -> ReplayResult:
+    """Print what is replayed, run with the live view, print the summary."""
+    console = console or Console()
+    for note in notes:
+        console.print(note, highlight=False, markup=False, soft_wrap=True)
+    for s in sources:
+        console.print(f"  {s.name}: {s.label}", highlight=False, markup=False, soft_wrap=True)
+    if impairments is not None and (impairments.default or impairments.bands):
+        console.print(f"impairments: {impairments.source or 'inline'}", highlight=False,
+                      markup=False)
+    view = ReplayView(console, live=False if quiet else live)
+    with view:
+        result = run_replay(sources, options=options, impairments=impairments, session_dir=out,
+                            on_update=None if quiet else view)
+    for line in summary_lines(result):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+    return result

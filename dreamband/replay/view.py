@@ -1,0 +1,196 @@
+"""Terminal view of a replay: a live rich table on a terminal, plain progress lines otherwise.
+
+Per participant: what is replayed (REAL or SIMULATED), current stage, p(REM), signal quality,
+gaps and disconnects, scored epochs; then the group state (open REM window, members) and the
+group forecast. The state comes from :func:`dreamband.replay.session.replay`'s ``on_update``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+__all__ = ["ReplayView", "format_clock", "participant_snapshot", "render_state"]
+
+_STAGE_STYLE = {"W": "bold yellow", "N1": "cyan", "N2": "blue", "N3": "bold blue",
+                "REM": "bold magenta", "NREM": "blue", "?": "dim", "-": "dim"}
+
+
+def format_clock(seconds: float) -> str:
+    """``h:mm:ss`` of a duration in seconds."""
+    s = int(max(0.0, seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def participant_snapshot(snapshot: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """The engine snapshot of one participant (``{}`` when it has none yet)."""
+    parts = snapshot.get("participants", snapshot)
+    got = parts.get(name) if isinstance(parts, Mapping) else None
+    return got if isinstance(got, Mapping) else {}
+
+
+def _num(x: Any, fmt: str) -> str:
+    try:
+        return format(float(x), fmt)
+    except (TypeError, ValueError):
+        return "-"
+
+
+def _stage(x: Any) -> str:
+    if x is None:
+        return "-"
+    name = getattr(x, "name", None) or str(x)
+    return {"UNSCORED": "?", "R": "REM"}.get(name, name)
+
+
+def _bar(p: Any, width: int = 10) -> Text:
+    try:
+        v = min(1.0, max(0.0, float(p)))
+    except (TypeError, ValueError):
+        return Text("-", style="dim")
+    n = round(v * width)
+    return Text("█" * n, style="magenta") + Text("░" * (width - n), style="dim") + Text(
+        f" {v:4.2f}")
+
+
+def _gaps(st: Any, snap: Mapping[str, Any]) -> str:
+    n = snap.get("gaps", st.gaps)
+    if isinstance(n, Mapping):
+        n = sum(int(v) for v in n.values() if isinstance(v, int | float))
+    drops = f", {st.drops} drop{'s' * (st.drops != 1)}" if st.drops else ""
+    return f"{n}{drops}"
+
+
+def _group_lines(snapshot: Mapping[str, Any]) -> list[str]:
+    group = snapshot.get("group") or {}
+    if not isinstance(group, Mapping) or not group:
+        return ["group: waiting for the synchronizer"]
+    out = []
+    window = group.get("open_window", group.get("window"))
+    members = group.get("members") or []
+    if window:
+        out.append(f"group REM window OPEN: {', '.join(map(str, members)) or '?'}")
+    else:
+        in_rem = group.get("in_rem") or members
+        out.append(f"group: no window open ({len(in_rem)} in REM"
+                   f"{': ' + ', '.join(map(str, in_rem)) if in_rem else ''})")
+    n_win = group.get("n_windows", group.get("windows"))
+    if isinstance(n_win, list):
+        n_win = len(n_win)
+    if n_win is not None:
+        out[-1] += f"; windows so far: {n_win}"
+    forecast = group.get("forecast")
+    if forecast:
+        out.append(f"forecast: {_forecast_text(forecast)}")
+    return out
+
+
+def _forecast_text(fc: Any) -> str:
+    if isinstance(fc, Mapping):
+        parts = []
+        for key in ("next_onset_s", "in_s", "median_s", "p50"):
+            if key in fc and fc[key] is not None:
+                parts.append(f"next group REM in ~{format_clock(float(fc[key]))}")
+                break
+        for key in ("probability", "p"):
+            if key in fc and fc[key] is not None:
+                parts.append(f"p={float(fc[key]):.2f}")
+                break
+        return ", ".join(parts) or ", ".join(f"{k}={v}" for k, v in list(fc.items())[:4])
+    return str(fc)
+
+
+def render_state(state: Mapping[str, Any]) -> Group:
+    """A rich renderable of a replay state."""
+    snapshot = state.get("snapshot") or {}
+    head = Text.assemble(
+        ("dreamband replay ", "bold"),
+        f"night {format_clock(state['replay_s'])} / {format_clock(state['total_s'])}  ",
+        f"wall {state['wall_s']:.0f} s  ",
+        (f"{state['replay_s'] / max(state['wall_s'], 1e-9):,.0f}× real time", "green"),
+        f"  (speed {state['speed']})",
+    )
+    table = Table(expand=False, show_edge=False, pad_edge=False, header_style="bold")
+    for col, kw in (("participant", {}), ("source", {}), ("stage", {}), ("p(REM)", {}),
+                    ("quality", {"justify": "right"}), ("gaps", {"justify": "right"}),
+                    ("epochs", {"justify": "right"}), ("lat. ms", {"justify": "right"})):
+        table.add_column(col, **kw)
+    for st in state["stats"]:
+        snap = participant_snapshot(snapshot, st.name)
+        stage = _stage(snap.get("stage"))
+        kind = "SIM eeg" if st.simulated else f"REAL {st.kind}"
+        lat = snap.get("latency", snap.get("latency_s"))
+        table.add_row(st.name, Text(kind, style="yellow" if st.simulated else "green"),
+                      Text(stage, style=_STAGE_STYLE.get(stage, "")), _bar(snap.get("p_rem")),
+                      _num(snap.get("quality"), ".2f"), _gaps(st, snap),
+                      str(snap.get("n_epochs", "-")),
+                      _num(None if lat is None else float(lat) * 1000, ".0f"))
+    group = Text("\n".join(_group_lines(snapshot)))
+    return Group(head, table, Panel(group, expand=False, border_style="magenta"))
+
+
+def plain_line(state: Mapping[str, Any]) -> str:
+    """One progress line for non-interactive output."""
+    snapshot = state.get("snapshot") or {}
+    rate = state["replay_s"] / max(state["wall_s"], 1e-9)
+    parts = [f"[night {format_clock(state['replay_s'])}/{format_clock(state['total_s'])} "
+             f"{rate:,.0f}x]"]
+    for st in state["stats"]:
+        snap = participant_snapshot(snapshot, st.name)
+        p_rem, quality = _num(snap.get("p_rem"), ".2f"), _num(snap.get("quality"), ".2f")
+        parts.append(f"{st.name} {_stage(snap.get('stage'))} p(REM)={p_rem} q={quality} "
+                     f"gaps={_gaps(st, snap)}")
+    parts.append(_group_lines(snapshot)[0])
+    return " | ".join(parts)
+
+
+class ReplayView:
+    """Shows replay states: a rich Live table on a terminal, else a line every ``every_s``.
+
+    Parameters
+    ----------
+    console : rich.console.Console, optional
+        Where to draw (default: stdout).
+    live : bool or None
+        Force the live table on/off (default: on when the console is a terminal).
+    every_s : float
+        Wall seconds between plain progress lines.
+    """
+
+    def __init__(self, console: Console | None = None, live: bool | None = None,
+                 every_s: float = 5.0) -> None:
+        self.console = console or Console()
+        self.use_live = self.console.is_terminal if live is None else live
+        self.every_s = every_s
+        self._live: Live | None = None
+        self._last = -1e9
+        self.last_state: Mapping[str, Any] | None = None
+
+    def __enter__(self) -> ReplayView:
+        if self.use_live:
+            self._live = Live(console=self.console, refresh_per_second=4, transient=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+            self._live = None
+
+    def __call__(self, state: Mapping[str, Any]) -> None:
+        """Show ``state``."""
+        self.last_state = state
+        if self._live is not None:
+            self._live.update(render_state(state))
+            return
+        now = time.monotonic()
+        if state.get("final") or now - self._last >= self.every_s:
+            self._last = now
+            self.console.print(plain_line(state), highlight=False, markup=False, soft_wrap=True)
