@@ -111,3 +111,13 @@ def test_rem_from_a_recording_counts_eye_movements(psg, tmp_path):
     out = tmp_path / "rem.csv"
     assert cli.main(["rem", str(psg), "--out", str(out)]) == 0
     assert out.read_text().startswith("start,end,duration,cycle,eye_movements")
+
+
+def test_stage_file_returns_hypnogram_and_rem_periods(psg):
+    from dreamband.staging.api import stage_file
+
+    hyp = stage_file(psg)
+    assert hyp.n_epochs == 24
+    hyp2, periods = stage_file(psg, epoch=20.0, with_rem=True, participant="p1")
+    assert hyp2.n_epochs == 36
+    assert all(p.participant == "p1" for p in periods)

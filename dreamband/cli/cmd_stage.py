@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if is_heart_input(path):
         from dreamband.staging.heart import stage_heart_file
 
-        hyp = stage_heart_file(path)
+        hyp = stage_heart_file(path, live=args.live)
     else:
         from dreamband.staging.api import stage_recording
 

@@ -28,6 +28,7 @@ from dreamband.signal.filters import (
 from dreamband.signal.resample import decimate_mean
 
 __all__ = [
+    "decimate_to",
     "emg_tone",
     "eye_movements",
     "running_reference",
@@ -148,7 +149,7 @@ def _coverage(s: np.ndarray, e: np.ndarray, n_per: float, n_epochs: int) -> np.n
     return np.clip(np.diff(covered) / n_per, 0.0, 1.0)
 
 
-def _decimate_to(
+def decimate_to(
     x: np.ndarray, fs: float, lowest: float, cache: dict | None = None
 ) -> tuple[np.ndarray, float]:
     """Block-mean decimation to the lowest rate >= ``lowest``; ``cache`` shares results
@@ -191,7 +192,7 @@ def slow_waves(
         peak-to-peak amplitude (µV).
     """
     n_ep = int(x.size // round(epoch_length * fs))
-    xd, fsd = _decimate_to(np.asarray(x, dtype=np.float32), fs, 10.0, cache)
+    xd, fsd = decimate_to(np.asarray(x, dtype=np.float32), fs, 10.0, cache)
     n_per = epoch_length * fsd
     y = _filt32(xd, bandpass_sos(0.5, 2.0, fsd, order=2).astype(np.float32), causal)
     amp = _filt32(xd, bandpass_sos(0.3, 4.0, fsd, order=2).astype(np.float32), causal)
@@ -259,7 +260,7 @@ def spindles(
         ``sp_count`` spindles per epoch, ``sp_fraction`` fraction of the epoch in spindles.
     """
     n_ep = int(x.size // round(epoch_length * fs))
-    xd, fsd = _decimate_to(np.asarray(x, dtype=np.float32), fs, 50.0, cache)
+    xd, fsd = decimate_to(np.asarray(x, dtype=np.float32), fs, 50.0, cache)
     sos = bandpass_sos(11.0, 16.0, fsd, order=2).astype(np.float32)
     sig = _filt32(xd, sos, causal=True)
     # 0.1-s blocks: sigma power, mean and mean square of the signal

@@ -14,7 +14,7 @@ import numpy as np
 
 from dreamband.features.context import context_mean, robust_scale
 from dreamband.features.detectors import (
-    _decimate_to,
+    decimate_to,
     emg_tone,
     eye_movements,
     slow_waves,
@@ -163,7 +163,7 @@ def compute_evidence(
     cache: dict = {}
     # the spectrum is read at about 50 Hz (block-mean decimation, shared with the spindle
     # detector): common input rates then give the same bands (up to 0.45 x 50 Hz)
-    xs, fs_s = _decimate_to(x, fs_w, WORK_FS, cache)
+    xs, fs_s = decimate_to(x, fs_w, WORK_FS, cache)
     freqs, psd = block_psd(to_epochs(xs, fs_s, epoch_length), fs_s)
     feats.update(band_powers(freqs, psd, fs_s))
     feats.update(hjorth_from_psd(freqs, psd))

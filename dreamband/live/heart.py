@@ -169,6 +169,6 @@ class HeartLiveStager:
         stage = int(np.argmax(a))
         probs = a
         if self.calibration:
-            probs = apply_calibration(a[None, :], self.calibration["temperature"],
-                                      self.calibration["bias"])[0]
+            # as predict_night: a temperature only (it does not move the argmax)
+            probs = apply_calibration(a[None, :], self.calibration["temperature"])[0]
         return StepResult(stage, probs, scored)

@@ -98,6 +98,7 @@ def impairments_of(cfg: dict[str, Any], names: list[str]):  # -> Impairments | N
 
 def run_replay(cfg: dict[str, Any], source: Path, quiet: bool = False) -> int:
     """Perform a validated replay pipeline; returns the exit code."""
+    from dreamband.errors import InputFileError
     from dreamband.replay.console import run_and_show
     from dreamband.replay.sources import resolve_source
 
@@ -110,12 +111,13 @@ def run_replay(cfg: dict[str, Any], source: Path, quiet: bool = False) -> int:
         elif prefix == "virtual" and not spec.startswith("virtual:generated"):
             arg = Path(spec.partition(":")[2])
             spec = f"virtual:{arg if arg.is_absolute() else source.parent / arg}"
-        sources.append(resolve_source(spec, name=part["name"], data_dir=cfg["data_dir"],
-                                      seed=cfg["seed"] + i))
+        try:
+            sources.append(resolve_source(spec, name=part["name"], data_dir=cfg["data_dir"],
+                                          seed=cfg["seed"] + i))
+        except (InputFileError, ValueError) as exc:
+            raise InputFileError(source, str(exc), f"key 'participants[{i}].source'") from None
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
-        from dreamband.errors import InputFileError
-
         raise InputFileError(source, f"participant names must be unique; got {names} (set "
                              "'name' in [[participants]])", "key 'participants'")
     run_and_show(sources, options=options_of(cfg), impairments=impairments_of(cfg, names),

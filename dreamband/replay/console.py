@@ -32,14 +32,18 @@ def summary_lines(result: ReplayResult) -> list[str]:
             f"stages {ev.get('stage', 0):>4}  REM periods {ev.get('rem_start', 0):>2}  "
             f"gaps {st.gaps}{f' ({reasons})' if reasons else ''}  drops {st.drops}  "
             f"lost packets {st.lost_packets}")
-    opened = sum(st.events.get("group_open", 0) for st in result.participants)
-    group_events = result.engine_summary.get("group", {}) if isinstance(
-        result.engine_summary, dict) else {}
-    n_win = group_events.get("n_windows") if isinstance(group_events, dict) else None
-    lines.append(f"group REM windows: {n_win if n_win is not None else opened}")
+    windows = result.engine_summary.get("group_windows") or []
+    lines.append(f"group REM windows: {len(windows)}")
+    for w in windows[:8]:
+        start, end = w.get("start_s"), w.get("end_s")
+        members = w.get("members") or w.get("participants") or []
+        if start is not None and end is not None:
+            lines.append(f"  {format_clock(float(start))}-{format_clock(float(end))} "
+                         f"({(float(end) - float(start)) / 60:.1f} min): "
+                         f"{', '.join(map(str, members))}")
     lat = result.latencies
     if lat.size:
-        lines.append(f"stage latency (last sample -> stage event, replay clock): p50 "
+        lines.append(f"engine processing per decided epoch: p50 "
                      f"{np.quantile(lat, 0.5) * 1000:.0f} ms, p99 "
                      f"{np.quantile(lat, 0.99) * 1000:.0f} ms over {lat.size} epochs")
     if result.session_dir is not None:

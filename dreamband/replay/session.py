@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from dreamband.errors import DreambandError
 from dreamband.replay.impair import Impairments
 from dreamband.replay.sources import MUSE_FS, ReplaySource
 from firmware_bridge import Band, Gap, SampleBlock, make_timebase
@@ -34,6 +33,9 @@ from firmware_bridge.virtual import VirtualBleakClient, VirtualWorld
 __all__ = ["ParticipantStats", "ReplayOptions", "ReplayResult", "replay", "run_replay"]
 
 logger = logging.getLogger(__name__)
+
+#: Streams the live engine stages from (accelerometer and ECG blocks are not pushed).
+_STREAMS = ("eeg", "hr", "rr")
 
 
 @dataclass
@@ -139,42 +141,17 @@ def plan_delays(sources: Sequence[ReplaySource], options: ReplayOptions) -> list
     return [0.0 if c is None else c - first for c in clocks]
 
 
-def _default_engine(grid: Any, session_dir: Path | None, max_missing: float) -> Any:
-    try:
-        from dreamband.live.engine import LiveEngine
-    except ImportError as exc:  # pragma: no cover - only before the engine exists
-        raise DreambandError(f"the live engine (dreamband.live.engine) is not available: {exc}"
-                             ) from None
-    return LiveEngine(grid, session_dir=session_dir, max_missing=max_missing)
+def _default_engine(grid: Any, *, session_dir: Path | None, max_missing: float,
+                    clock: Callable[[], float]) -> Any:
+    from dreamband.live.engine import LiveEngine
+
+    return LiveEngine(grid, session_dir=session_dir, max_missing=max_missing, clock=clock)
 
 
 def _grid(origin: float, epoch_length: float) -> Any:
     from dreamband.live.epocher import EpochGrid
 
     return EpochGrid(origin, epoch_length)
-
-
-class _Recorder:
-    """Append-only JSON lines of the events of a replay (flushed at every tick)."""
-
-    def __init__(self, path: Path | None) -> None:
-        self.fh = path.open("a", encoding="utf-8") if path is not None else None
-
-    def write(self, events: list[Any]) -> None:
-        if self.fh is None:
-            return
-        for ev in events:
-            row = {"kind": ev.kind, "participant": ev.participant, "epoch": ev.epoch,
-                   "host_time": ev.host_time, "latency_s": ev.latency_s, "data": ev.data}
-            self.fh.write(json.dumps(row, default=str) + "\n")
-
-    def flush(self) -> None:
-        if self.fh is not None:
-            self.fh.flush()
-
-    def close(self) -> None:
-        if self.fh is not None:
-            self.fh.close()
 
 
 async def replay(sources: Sequence[ReplaySource], *, options: ReplayOptions | None = None,
@@ -193,10 +170,12 @@ async def replay(sources: Sequence[ReplaySource], *, options: ReplayOptions | No
     impairments : Impairments, optional
         Per-band link impairments.
     session_dir : path, optional
-        Folder for the engine's session recording and ``replay_events.jsonl``.
+        Session folder: the engine's crash-safe recording plus ``replay.json`` (what was
+        replayed, how, and the outcome).
     engine_factory : callable, optional
-        ``factory(grid, session_dir=..., max_missing=...)`` -> engine with the
-        :class:`dreamband.live.engine.LiveEngine` API (default: that class).
+        ``factory(grid, session_dir=..., max_missing=..., clock=...)`` -> engine with the
+        :class:`dreamband.live.engine.LiveEngine` API (default: that class, stamping
+        events with the replay clock).
     on_update : callable, optional
         Called with a state dict (``snapshot``, ``stats``, ``replay_s``, ``wall_s``...) at
         most every ``options.refresh_s`` wall seconds and once at the end.
@@ -232,13 +211,13 @@ async def replay(sources: Sequence[ReplaySource], *, options: ReplayOptions | No
     if session_dir is not None:
         session_dir.mkdir(parents=True, exist_ok=True)
     factory = engine_factory or _default_engine
-    engine = factory(grid, session_dir=session_dir, max_missing=opts.max_missing)
+    engine = factory(grid, session_dir=session_dir, max_missing=opts.max_missing, clock=tb.now)
     stats = [ParticipantStats(s.name, s.label, s.kind, s.simulated, d, n)
              for s, d, n in zip(sources, delays, lengths, strict=True)]
     for s in sources:
         fs = MUSE_FS if s.kind == "eeg" else None
-        engine.add_participant(s.name, s.kind, s.channels, fs, eeg=s.eeg, eog=s.eog)
-    recorder = _Recorder(session_dir / "replay_events.jsonl" if session_dir else None)
+        roles = {"emg": s.emg} if s.emg else {}
+        engine.add_participant(s.name, s.kind, s.channels, fs, eeg=s.eeg, eog=s.eog, **roles)
     latencies: list[float] = []
     bands: dict[str, Band] = {}
     devices: dict[str, Any] = {}
@@ -252,9 +231,11 @@ async def replay(sources: Sequence[ReplaySource], *, options: ReplayOptions | No
                 st.events[ev.kind] = st.events.get(ev.kind, 0) + 1
             if ev.kind == "stage" and ev.latency_s is not None:
                 latencies.append(float(ev.latency_s))
-        recorder.write(events)
+            elif ev.kind.startswith("group"):
+                group_events[ev.kind] = group_events.get(ev.kind, 0) + 1
 
     by_name = {st.name: st for st in stats}
+    group_events: dict[str, int] = {}
 
     async def play(i: int, src: ReplaySource, st: ParticipantStats) -> None:
         await tb.sleep_until(t0 + st.delay_s)
@@ -274,9 +255,9 @@ async def replay(sources: Sequence[ReplaySource], *, options: ReplayOptions | No
 
         task = asyncio.get_running_loop().create_task(stopper())
         async for item in band:
+            if item.stream not in _STREAMS:
+                continue
             if isinstance(item, SampleBlock):
-                if item.stream not in ("eeg", "hr", "rr"):
-                    continue
                 st.blocks += 1
                 st.samples += item.n_samples
             elif isinstance(item, Gap):
@@ -314,7 +295,6 @@ async def replay(sources: Sequence[ReplaySource], *, options: ReplayOptions | No
             await tb.sleep_until(t0 + k * opts.tick_s)
             k += 1
             take(engine.tick(tb.now()))
-            recorder.flush()
             update()
 
     done = asyncio.Event()
@@ -333,7 +313,7 @@ async def replay(sources: Sequence[ReplaySource], *, options: ReplayOptions | No
     take(engine.tick(end + opts.epoch_length))
     update(final=True)
     summary = engine.close() or {}
-    recorder.close()
+    summary.setdefault("group_events", group_events)
     wall = time.perf_counter() - wall0
     result = ReplayResult(stats, end - t0, wall, opts.speed, np.asarray(latencies), summary,
                           session_dir)

@@ -87,6 +87,7 @@ class ReplaySource:
     channels: tuple[str, ...] = MUSE_CHANNELS
     eeg: str | None = None
     eog: str | None = None
+    emg: str | None = None
     truth: Hypnogram | None = None
     mapping: dict[str, str] = field(default_factory=dict)
 
@@ -116,8 +117,8 @@ def sleeper_source(hyp: Hypnogram, name: str, spec: str, seed: int, label: str) 
 
     logger.info("%s: %s (%s)", name, label, SIMULATED_NOTE)
     return ReplaySource(name, spec, "eeg", "muse", f"{label} — SIMULATED (virtual sleeper)", True,
-                        sleeper.duration, hyp.start_time, make, MUSE_CHANNELS, eeg="TP9",
-                        eog="AF7", truth=hyp, mapping={c: c for c in MUSE_CHANNELS})
+                        sleeper.duration, hyp.start_time, make, MUSE_CHANNELS, truth=hyp,
+                        mapping={c: c for c in MUSE_CHANNELS})
 
 
 def _recording_source(path: Path, name: str, spec: str, hyp: Hypnogram | None) -> ReplaySource:
@@ -158,10 +159,11 @@ def _recording_source(path: Path, name: str, spec: str, hyp: Hypnogram | None) -
                              offset=round(skip_s * MUSE_FS))
 
     eog = next((b for b, s in mapping.items() if "EOG" in s.upper()), None)
+    emg = next((b for b, s in mapping.items() if "EMG" in s.upper()), None)
     label = f"{path.name} ({', '.join(c.name for c in rec_ch)} @ {fs:g} Hz) — REAL recording"
     return ReplaySource(name, spec, "eeg", "muse", label, False, data.shape[1] / fs,
                         _clock(rec.start_time, start_s), make, MUSE_CHANNELS, eeg="TP9",
-                        eog=eog, truth=hyp, mapping=mapping)
+                        eog=eog or "none", emg=emg or "none", truth=hyp, mapping=mapping)
 
 
 # ----------------------------------------------------------------------------- heart
@@ -176,7 +178,7 @@ def _beats_source(times: np.ndarray, start: datetime | None, name: str, spec: st
         return BeatSource(times - skip_s)
 
     return ReplaySource(name, spec, "heart", "heart_rate", label, False, duration, start, make,
-                        ("hr", "rr"), truth=truth)
+                        ("rr",), truth=truth)
 
 
 def _slpdb_source(path: Path, name: str, spec: str) -> ReplaySource:

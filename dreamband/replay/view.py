@@ -68,43 +68,47 @@ def _gaps(st: Any, snap: Mapping[str, Any]) -> str:
     return f"{n}{drops}"
 
 
-def _group_lines(snapshot: Mapping[str, Any]) -> list[str]:
-    group = snapshot.get("group") or {}
-    if not isinstance(group, Mapping) or not group:
-        return ["group: waiting for the synchronizer"]
-    out = []
-    window = group.get("open_window", group.get("window"))
-    members = group.get("members") or []
-    if window:
-        out.append(f"group REM window OPEN: {', '.join(map(str, members)) or '?'}")
+def _group_lines(snapshot: Mapping[str, Any], now_s: float | None = None) -> list[str]:
+    """Group state and forecast from the engine's ``group`` snapshot."""
+    group = snapshot.get("group")
+    if not isinstance(group, Mapping):
+        return ["group: waiting for the first epochs"]
+    in_rem = list(group.get("in_rem") or [])
+    k = group.get("k", "?")
+    since = group.get("open_since_s")
+    n_win = group.get("n_windows", 0)
+    who = f": {', '.join(map(str, in_rem))}" if in_rem else ""
+    if since is not None:
+        head = f"GROUP REM WINDOW OPEN since {format_clock(float(since))}"
     else:
-        in_rem = group.get("in_rem") or members
-        out.append(f"group: no window open ({len(in_rem)} in REM"
-                   f"{': ' + ', '.join(map(str, in_rem)) if in_rem else ''})")
-    n_win = group.get("n_windows", group.get("windows"))
-    if isinstance(n_win, list):
-        n_win = len(n_win)
-    if n_win is not None:
-        out[-1] += f"; windows so far: {n_win}"
-    forecast = group.get("forecast")
-    if forecast:
-        out.append(f"forecast: {_forecast_text(forecast)}")
-    return out
-
-
-def _forecast_text(fc: Any) -> str:
+        head = "group: no window open"
+    lines = [f"{head} — {len(in_rem)} in REM (need {k}){who}; windows so far: {n_win}"]
+    fc = group.get("forecast")
     if isinstance(fc, Mapping):
-        parts = []
-        for key in ("next_onset_s", "in_s", "median_s", "p50"):
-            if key in fc and fc[key] is not None:
-                parts.append(f"next group REM in ~{format_clock(float(fc[key]))}")
-                break
-        for key in ("probability", "p"):
-            if key in fc and fc[key] is not None:
-                parts.append(f"p={float(fc[key]):.2f}")
-                break
-        return ", ".join(parts) or ", ".join(f"{k}={v}" for k, v in list(fc.items())[:4])
-    return str(fc)
+        lines.append("forecast: " + _forecast_text(fc))
+    return lines
+
+
+def _forecast_text(fc: Mapping[str, Any]) -> str:
+    now = float(fc.get("now_s") or 0.0)
+    start = fc.get("start_s") or {}
+    med = start.get("0.5")
+    p = fc.get("probability")
+    horizon = fc.get("horizon_s")
+    parts = []
+    if med is not None:
+        lo, hi = start.get("0.1"), start.get("0.9")
+        rng = (f" (80 %: {format_clock(max(0.0, float(lo) - now))}-"
+               f"{format_clock(max(0.0, float(hi) - now))})" if lo is not None and hi is not None
+               else "")
+        parts.append(f"next group window in ~{format_clock(max(0.0, float(med) - now))}{rng}")
+    if p is not None:
+        within = f" within {format_clock(float(horizon))}" if horizon else ""
+        parts.append(f"p={float(p):.2f}{within}")
+    members = fc.get("expected_members") or []
+    if members:
+        parts.append(f"likely: {', '.join(map(str, members))}")
+    return "; ".join(parts) or "no window expected"
 
 
 def render_state(state: Mapping[str, Any]) -> Group:
@@ -125,8 +129,8 @@ def render_state(state: Mapping[str, Any]) -> Group:
     for st in state["stats"]:
         snap = participant_snapshot(snapshot, st.name)
         stage = _stage(snap.get("stage"))
-        kind = "SIM eeg" if st.simulated else f"REAL {st.kind}"
-        lat = snap.get("latency", snap.get("latency_s"))
+        kind = f"{'SIM' if st.simulated else 'REAL'} {st.kind}"
+        lat = snap.get("last_latency_s", snap.get("latency_s"))
         table.add_row(st.name, Text(kind, style="yellow" if st.simulated else "green"),
                       Text(stage, style=_STAGE_STYLE.get(stage, "")), _bar(snap.get("p_rem")),
                       _num(snap.get("quality"), ".2f"), _gaps(st, snap),

@@ -9,12 +9,13 @@ from dreamband.signal.filters import (
     lowpass_sos,
 )
 from dreamband.signal.quality import QualityFlags, epoch_quality
-from dreamband.signal.resample import resample
+from dreamband.signal.resample import decimate_mean, resample
 
 __all__ = [
     "CausalFilter",
     "QualityFlags",
     "bandpass_sos",
+    "decimate_mean",
     "epoch_quality",
     "filter_causal",
     "filter_zero_phase",

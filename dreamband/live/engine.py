@@ -1,0 +1,449 @@
+"""The live engine: bands' sample blocks -> epochs -> causal stages -> REM state -> events.
+
+One :class:`LiveEngine` holds every participant of a session on one epoch grid. Feed it
+sample blocks and gaps with :meth:`LiveEngine.push` (or :func:`run_band` for a
+``firmware_bridge.Band``), call :meth:`LiveEngine.tick` now and then so that epochs of a
+silent band are closed as unscored, and read :class:`Event` s back. The engine itself is
+synchronous and pure apart from the optional session folder; asyncio stays in
+:func:`run_band` / :func:`run_ticker`.
+
+Events (in the order they happen; ``epoch`` is the grid epoch they concern):
+
+``stage``        a participant-epoch was decided (``data``: stage, probabilities, scored, missing)
+``rem_start``    REM entered (hysteresis on p(REM)); ``rem_end`` left (or became unscored)
+``gap``          the band reported lost samples
+``group_open``   a group window reached its minimum duration; ``group_close`` it ended
+``forecast``     the next group window forecast (every ``forecast_every`` epochs)
+
+``host_time`` is the engine clock at emission (the bands' host clock); ``latency_s`` the
+processing time from the moment the data that closed the epoch reached the engine (the
+``push``/``tick`` call) to the event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dreamband.live.epocher import EpochGrid
+from dreamband.live.group import LiveGroup
+from dreamband.live.participant import EegParticipant, HeartParticipant, Outcome
+from dreamband.live.session import SessionRecorder
+from dreamband.staging.channels import pick_channels
+from dreamband.sync.timeline import ABSENT, REM, Hysteresis
+from dreamband.sync.windows import WindowRule
+from firmware_bridge.types import Gap, SampleBlock
+
+__all__ = ["Event", "LiveEngine", "run_band", "run_ticker"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something the live engine announces (see the module docstring for the kinds)."""
+
+    kind: str
+    participant: str
+    epoch: int
+    host_time: float
+    latency_s: float
+    data: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Slot:
+    name: str
+    p: EegParticipant | HeartParticipant
+    hyst: Hysteresis
+    in_rem: bool = False
+    pending: dict[int, tuple[int, float, int]] = field(default_factory=dict)
+    last: Outcome | None = None
+    gaps: int = 0
+    n_epochs: int = 0
+    n_scored: int = 0
+    rem_epochs: int = 0
+    last_latency: float | None = None
+    latencies: deque = field(default_factory=lambda: deque(maxlen=2048))
+
+
+class LiveEngine:
+    """Live staging of many participants on one epoch grid, with group REM windows.
+
+    Parameters
+    ----------
+    grid : EpochGrid
+        Session-wide epoch grid (host clock).
+    session_dir : path, optional
+        Crash-safe session folder (see :mod:`dreamband.live.session`); None = nothing written.
+    rule : WindowRule, optional
+        Group criterion; default: 2 of n (1 for a single participant) in REM for 1 min,
+        gaps of one epoch closed.
+    max_missing : float
+        Largest fraction of an epoch's signal that may be missing for it to be scored.
+    clock : callable, optional
+        Host clock for event stamps (default ``time.monotonic``, the bands' real clock;
+        pass ``timebase.now`` for replays).
+    grace : float
+        Seconds after an epoch's end before :meth:`tick` closes it for a silent band.
+    p_on, p_off : float
+        REM hysteresis thresholds on p(REM).
+    forecast_every : int
+        Group epochs between forecast events (0 = none).
+    context : int
+        EEG epochs of signal each epoch's evidence is computed over.
+    fsync : bool
+        fsync the session files after every write.
+    on_events : callable, optional
+        Called with every non-empty list of new events (from ``push``, ``tick`` and
+        ``close``; the events of ``close`` are only delivered this way and in
+        :attr:`recent`).
+    """
+
+    def __init__(self, grid: EpochGrid, *, session_dir: str | Path | None = None,
+                 rule: WindowRule | None = None, max_missing: float = 0.2,
+                 clock: Callable[[], float] | None = None, grace: float = 10.0,
+                 p_on: float = 0.6, p_off: float = 0.4, forecast_every: int = 10,
+                 context: int = 12, fsync: bool = False,
+                 on_events: Callable[[list[Event]], None] | None = None) -> None:
+        if not 0.0 <= max_missing < 1.0:
+            raise ValueError(f"max_missing must be in [0, 1); got {max_missing}")
+        self.grid = grid
+        self.rule = rule
+        self.max_missing = float(max_missing)
+        self.clock = clock or time.monotonic
+        self.grace = float(grace)
+        self.p_on, self.p_off = float(p_on), float(p_off)
+        self.forecast_every = int(forecast_every)
+        self.context = int(context)
+        self.on_events = on_events
+        self._slots: dict[str, _Slot] = {}
+        self._group: LiveGroup | None = None
+        self._closing_at: int | None = None
+        self.recent: deque[Event] = deque(maxlen=200)
+        self.n_events = 0
+        self.closed = False
+        self.recorder = SessionRecorder(session_dir, fsync) if session_dir is not None else None
+        if self.recorder is not None:
+            self.recorder.set_meta(origin=grid.origin, epoch_length=grid.epoch_length,
+                                   max_missing=max_missing, participants={},
+                                   rule=None if rule is None else vars(rule))
+
+    # participants --------------------------------------------------------------------
+    def add_participant(self, name: str, kind: str, channels: tuple[str, ...],
+                        fs: float | None, *, eeg: str | None = None, eog: str | None = None,
+                        emg: str | None = None, stream: str | None = None) -> None:
+        """Register a participant before its band's first block.
+
+        Parameters
+        ----------
+        name : str
+            Unique participant name (the band's blocks are pushed under it).
+        kind : {"eeg", "heart"}
+            Staging path.
+        channels : tuple of str
+            Channel names of the band's stream (EEG: e.g. TP9, AF7, AF8, TP10; heart:
+            ``("rr",)`` for RR intervals in s, ``("hr",)`` for heart rate in bpm).
+        fs : float or None
+            EEG sampling rate (Hz); None for heart.
+        eeg, eog, emg : str, optional
+            EEG channels to use (picked automatically when omitted; ``"none"`` disables EOG
+            or EMG).
+        stream : {"rr", "hr"}, optional
+            Heart stream to stage (default: ``rr`` when the channels name it, else ``hr``).
+
+        Raises
+        ------
+        ValueError
+            Duplicate name, unknown kind, missing rate, or the group already started.
+        ChannelNotFoundError
+            A named channel is not among ``channels``.
+        """
+        if name in self._slots:
+            raise ValueError(f"participant {name!r} is already registered")
+        if self._group is not None:
+            raise ValueError(f"participant {name!r}: the group timeline has started; add every "
+                             "participant before the first epoch is decided")
+        channels = tuple(channels)
+        if kind == "eeg":
+            if fs is None or not (math.isfinite(fs) and fs > 0):
+                raise ValueError(f"participant {name!r}: an EEG band needs fs in Hz; got {fs}")
+            choice = pick_channels(list(channels), eeg=eeg, eog=eog, emg=emg,
+                                   source=f"participant {name!r}")
+            roles = {"eeg": choice.eeg, "eog": choice.eog, "roc": choice.roc,
+                     "emg": choice.emg}
+            p: EegParticipant | HeartParticipant = EegParticipant(
+                self.grid, channels, fs, roles, self.max_missing, self.context)
+        elif kind == "heart":
+            lower = [c.lower() for c in channels]
+            st = stream or ("rr" if "rr" in lower else "hr" if "hr" in lower else None)
+            if st not in ("rr", "hr"):
+                raise ValueError(f"participant {name!r}: heart bands are staged from 'rr' or "
+                                 f"'hr' streams; got channels {channels} and stream {stream!r}")
+            p = HeartParticipant(self.grid, st, self.max_missing)
+        else:
+            raise ValueError(f"participant {name!r}: kind must be 'eeg' or 'heart'; got {kind!r}")
+        self._slots[name] = _Slot(name, p, Hysteresis(1, self.p_on, self.p_off))
+        if self.recorder is not None:
+            parts = dict(self.recorder.meta.get("participants", {}))
+            parts[name] = {"kind": kind, "channels": list(channels), "fs": fs,
+                           "streams": list(p.streams),
+                           "roles": getattr(p, "roles", {"heart": p.streams[0]})}
+            self.recorder.set_meta(participants=parts)
+
+    @property
+    def participants(self) -> tuple[str, ...]:
+        """Registered participant names, in order."""
+        return tuple(self._slots)
+
+    def _slot(self, name: str) -> _Slot:
+        try:
+            return self._slots[name]
+        except KeyError:
+            raise ValueError(f"unknown participant {name!r}; registered: "
+                             f"{', '.join(self._slots) or 'none'}") from None
+
+    # data path -----------------------------------------------------------------------
+    def push(self, name: str, item: SampleBlock | Gap) -> list[Event]:
+        """Feed one sample block or gap of participant ``name``'s band; return new events."""
+        t0 = time.perf_counter()
+        if self.closed:
+            raise ValueError("the live engine is closed")
+        slot = self._slot(name)
+        if self.recorder is not None:
+            self.recorder.write_item(item)
+        events: list[Event] = []
+        if isinstance(item, Gap):
+            if item.stream in slot.p.streams:
+                slot.gaps += 1
+                events.append(self._event("gap", name, int(self.grid.index(item.start_time)),
+                                          t0, {"stream": item.stream, "missing": item.missing,
+                                               "start_time": item.start_time,
+                                               "end_time": item.end_time,
+                                               "reason": item.reason}))
+        elif isinstance(item, SampleBlock):
+            if item.stream in slot.p.streams:
+                events += self._decided(slot, slot.p.push(item), t0)
+                events += self._advance(t0)
+        else:
+            raise TypeError(f"expected a SampleBlock or Gap; got {type(item).__name__}")
+        self._record(events, None)
+        return events
+
+    def tick(self, now: float) -> list[Event]:
+        """Close the epochs of silent bands that ended before ``now - grace`` (unscored)."""
+        t0 = time.perf_counter()
+        events: list[Event] = []
+        for slot in self._slots.values():
+            events += self._decided(slot, slot.p.flush(now, self.grace), t0)
+        events += self._advance(t0)
+        self._record(events, now)
+        return events
+
+    def _event(self, kind: str, who: str, epoch: int, t0: float, data: dict) -> Event:
+        return Event(kind, who, epoch, float(self.clock()), time.perf_counter() - t0, data)
+
+    def _decided(self, slot: _Slot, outcomes: list[Outcome], t0: float) -> list[Event]:
+        events: list[Event] = []
+        cls = slot.p.classes
+        for o in outcomes:
+            state = int(slot.hyst.step(np.array([o.p_rem]))[0])
+            conf = 0.0 if math.isnan(o.p_rem) else o.p_rem
+            code = -1 if not o.scored else (2 if state == REM else (0 if o.stage == 0 else 1))
+            slot.pending[o.epoch] = (state, conf, code)
+            slot.last = o
+            slot.n_epochs += 1
+            slot.n_scored += o.scored
+            slot.rem_epochs += state == REM
+            stage = cls[o.stage] if o.scored else "UNSCORED"
+            ev = self._event("stage", slot.name, o.epoch, t0, {
+                "stage": stage, "stage_code": o.stage, "scored": o.scored,
+                "missing": round(o.missing, 4), "p_rem": None if not o.scored else o.p_rem,
+                "probabilities": None if not o.scored else dict(zip(cls, map(float,
+                                                                             o.probabilities))),
+                "rem": state == REM, "delay_s": float(self.clock()) - o.last_sample_time})
+            slot.last_latency = ev.latency_s
+            slot.latencies.append(ev.latency_s)
+            events.append(ev)
+            if state == REM and not slot.in_rem:
+                events.append(self._event("rem_start", slot.name, o.epoch, t0,
+                                          {"p_rem": o.p_rem}))
+            elif state != REM and slot.in_rem:
+                why = "unscored" if state == ABSENT else "p_rem"
+                events.append(self._event("rem_end", slot.name, o.epoch, t0, {"reason": why}))
+            slot.in_rem = state == REM
+            if self.recorder is not None:
+                self.recorder.epochs.append(self._row(slot, o, state, ev))
+        return events
+
+    def _row(self, slot: _Slot, o: Outcome, state: int, ev: Event) -> dict:
+        p = dict.fromkeys(("p_W", "p_N1", "p_N2", "p_N3", "p_NREM", "p_REM"))
+        if o.scored:
+            for c, v in zip(slot.p.classes, o.probabilities):
+                p[f"p_{c}"] = float(v)
+        return {"participant": slot.name, "epoch": o.epoch, "onset_s": o.onset,
+                "duration_s": self.grid.epoch_length, "scheme": slot.p.scheme,
+                "stage": ev.data["stage"], "stage_code": o.stage, "scored": o.scored,
+                "missing": o.missing, **p, "rem_state": state, "host_time": ev.host_time,
+                "latency_s": ev.latency_s}
+
+    # group ---------------------------------------------------------------------------
+    def _advance(self, t0: float) -> list[Event]:
+        if not self._slots:
+            return []
+        slots = list(self._slots.values())
+        ready = min(s.p.next_epoch for s in slots)
+        if self._closing_at is not None:
+            ready = max(ready, self._closing_at)
+        if self._group is None:
+            if ready <= 0:
+                return []
+            names = tuple(self._slots)
+            rule = self.rule or WindowRule.from_seconds(
+                min(2, len(names)), self.grid.epoch_length, min_duration=60.0, gap=60.0)
+            self._group = LiveGroup(names, rule, self.grid, self.forecast_every)
+        events: list[Event] = []
+        g = self._group
+        while g.next_epoch < ready:
+            j = g.next_epoch
+            rows = [s.pending.pop(j, (ABSENT, 0.0, -1)) for s in slots]
+            for kind, epoch, data in g.update(rows):
+                events.append(self._event(kind, "", epoch, t0, data))
+        return events
+
+    # views ---------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Current state: per participant and of the group (JSON-ready)."""
+        out: dict[str, Any] = {"participants": {}, "group": None}
+        for name, s in self._slots.items():
+            o = s.last
+            out["participants"][name] = {
+                "kind": s.p.kind,
+                "epoch": None if o is None else o.epoch,
+                "stage": None if o is None else (s.p.classes[o.stage] if o.scored
+                                                 else "UNSCORED"),
+                "p_rem": None if o is None or not o.scored else o.p_rem,
+                "rem": s.in_rem,
+                "quality": None if o is None else round(1.0 - o.missing, 4),
+                "gaps": s.gaps,
+                "n_epochs": s.n_epochs,
+                "n_scored": s.n_scored,
+                "last_latency_s": s.last_latency,
+            }
+        if self._group is not None:
+            out["group"] = self._group.snapshot()
+        return out
+
+    def close(self) -> dict[str, Any]:
+        """End the session: close the epochs in progress, the group windows and the files.
+
+        Returns
+        -------
+        dict
+            Summary: per participant counts, the group windows, the files written.
+        """
+        if self.closed:
+            raise ValueError("the live engine is already closed")
+        t0 = time.perf_counter()
+        events: list[Event] = []
+        for slot in self._slots.values():
+            events += self._decided(slot, slot.p.finish(), t0)
+        self._closing_at = max((s.p.next_epoch for s in self._slots.values()), default=0)
+        events += self._advance(t0)
+        if self._group is not None:
+            for kind, epoch, data in self._group.finish():
+                events.append(self._event(kind, "", epoch, t0, data))
+        self._record(events, None)
+        self.closed = True
+        L = self.grid.epoch_length
+        summary: dict[str, Any] = {
+            "origin": self.grid.origin, "epoch_length": L, "events": self.n_events,
+            "participants": {
+                n: {"kind": s.p.kind, "n_epochs": s.n_epochs, "n_scored": s.n_scored,
+                    "rem_min": s.rem_epochs * L / 60.0, "gaps": s.gaps,
+                    "latency_p50_s": _q(s.latencies, 0.5), "latency_p99_s": _q(s.latencies, 0.99)}
+                for n, s in self._slots.items()},
+            "group_windows": [] if self._group is None else self._group.window_dicts(),
+        }
+        if self.recorder is not None:
+            summary["files"] = self.recorder.close(summary)
+        return summary
+
+    def _record(self, events: list[Event], now: float | None) -> None:
+        if not events and now is None:
+            return
+        self.n_events += len(events)
+        self.recent.extend(events)
+        if events and self.on_events is not None:
+            self.on_events(events)
+        if self.recorder is None:
+            return
+        import json
+
+        for e in events:
+            self.recorder.events.append({"kind": e.kind, "participant": e.participant,
+                                         "epoch": e.epoch, "host_time": e.host_time,
+                                         "latency_s": e.latency_s,
+                                         "data": json.dumps(e.data, default=_jsonable)})
+        self.recorder.flush(now)
+
+
+def _q(values, q: float) -> float | None:
+    return float(np.quantile(np.asarray(values), q)) if len(values) else None
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)
+
+
+async def run_band(engine: LiveEngine, name: str, band: Any,
+                   stop: asyncio.Event | None = None,
+                   on_events: Callable[[list[Event]], None] | None = None) -> None:
+    """Feed every block and gap of ``band`` (a ``firmware_bridge.Band``, or any async
+    iterator of them) to ``engine`` under participant ``name`` until the band ends or
+    ``stop`` is set; ``on_events`` receives each non-empty list of new events."""
+    it = band.__aiter__()
+    stopper = asyncio.ensure_future(stop.wait()) if stop is not None else None
+    try:
+        while True:
+            nxt = asyncio.ensure_future(it.__anext__())
+            if stopper is not None:
+                await asyncio.wait({nxt, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                if not nxt.done():
+                    nxt.cancel()
+                    return
+            try:
+                item = await nxt
+            except StopAsyncIteration:
+                return
+            events = engine.push(name, item)
+            if events and on_events is not None:
+                on_events(events)
+    finally:
+        if stopper is not None:
+            stopper.cancel()
+
+
+async def run_ticker(engine: LiveEngine, timebase: Any, stop: asyncio.Event,
+                     interval: float = 5.0,
+                     on_events: Callable[[list[Event]], None] | None = None) -> None:
+    """Call ``engine.tick(timebase.now())`` every ``interval`` seconds of ``timebase``
+    (a ``firmware_bridge`` Timebase) until ``stop`` is set, so silent bands' epochs close."""
+    while not stop.is_set():
+        await timebase.sleep(interval)
+        events = engine.tick(timebase.now())
+        if events and on_events is not None:
+            on_events(events)
