@@ -84,7 +84,7 @@ def analyse_night(inp: NightInput, options: BatchOptions) -> NightResult:
         "in_bed_end_s": float(hi),
         "n_epochs": hyp.n_epochs,
         "rem_cycles": len(in_window),
-        "rem_density_per_min": _density(in_window),
+        "rem_density_per_min": _density(in_window) if _has_eog(hyp, inp) else float("nan"),
         **stats,
     }
     if inp.reference is not None and inp.kind != "scored":
@@ -95,6 +95,11 @@ def analyse_night(inp: NightInput, options: BatchOptions) -> NightResult:
         "nights": nights_table([summary]),
     }
     return NightResult(tables, hyp.n_epochs, summary)
+
+
+def _has_eog(hyp: Hypnogram, inp: NightInput) -> bool:
+    """Eye movements were counted only for EEG nights staged with an EOG channel."""
+    return inp.kind == "eeg" and bool((hyp.meta.get("channels") or {}).get("eog"))
 
 
 def _density(periods: list[RemPeriod]) -> float:
