@@ -2,7 +2,8 @@
 
 * slpdb (MIT-BIH Polysomnographic Database, 16 records, 14 subjects: slp01a/b and
   slp02a/b are one subject each): our features from the beat annotations, LOSO, batch and
-  live, from RR intervals and from a 1-Hz HR stream derived from the beats. SleepECG's
+  live, from RR intervals and from a 1-Hz HR stream derived from the beats; live with
+  decisions delayed by a fixed lag (5/10/20 min) reported separately. SleepECG's
   pretrained ``wrn-gru-mesa`` (trained on MESA, never on slpdb) is scored on the same
   epochs when ``sleepecg`` and a Keras backend can be imported.
 * sleep-accel (Walch 2019): our model family on the **study's own per-epoch features**
@@ -11,9 +12,9 @@
 
     DREAMBAND_DATA=/path/to/data python bench/bench_heart.py
 
-SleepECG may live outside the environment (its wheels pull their own numpy): set
-``DREAMBAND_SLEEPECG_PATH`` to a ``pip install --target`` folder; it is appended to
-``sys.path`` so the project's numpy still wins. ``KERAS_BACKEND`` defaults to ``jax``.
+SleepECG comes from the environment (``pip install sleepecg`` plus a Keras backend;
+``KERAS_BACKEND`` defaults to ``jax``). Optionally ``DREAMBAND_SLEEPECG_PATH`` names an extra
+``pip install --target`` folder appended to ``sys.path``.
 """
 
 from __future__ import annotations
@@ -143,6 +144,16 @@ def main() -> int:
             lines.append(row(f"  {name}, classifier alone", raw, "LOSO, no smoothing"))
             if kind == "rr":
                 text.append(format_report(rep["pooled"], f"{name} (LOSO, pooled)"))
+    for kind, lag in (("rr", 10), ("rr", 20), ("rr", 40), ("hr", 20)):
+        t0 = time.perf_counter()
+        preds = loso_predictions(load_nights("slpdb", root, live=True, kind=kind, lag=lag),
+                                 True, lag=lag)
+        rep = report_nights(preds)["pooled"]
+        sec = time.perf_counter() - t0
+        lines.append(row(f"slpdb {kind} live, fixed lag {lag} epochs ({lag // 2} min)", rep,
+                         f"LOSO; epoch k decided at the end of epoch k+{lag} ({sec:.0f} s)"))
+        if (kind, lag) == ("rr", 20):
+            text.append(format_report(rep, f"slpdb rr live, fixed lag {lag} (LOSO, pooled)"))
     secg, note = sleepecg_slpdb(slpdb)
     if secg is not None:
         lines.append(row("slpdb SleepECG wrn-gru-mesa", secg, note))
@@ -168,7 +179,7 @@ def main() -> int:
     block = [
         f"## bench_heart — {stamp}",
         "",
-        "Command: `DREAMBAND_DATA=/work/shared/data DREAMBAND_SLEEPECG_PATH=/tmp/secg_env "
+        "Command: `DREAMBAND_DATA=/work/shared/data KERAS_BACKEND=jax "
         "python bench/bench_heart.py` (real data; every slpdb and sleep-accel figure is "
         "leave-one-subject-out; sleep-accel uses the Walch 2019 study's own features, not ours; "
         "SleepECG's model is pretrained on MESA and scored as is)",

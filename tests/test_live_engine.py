@@ -10,16 +10,19 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from _live_helpers import eeg_blocks, rr_blocks, sleeper
+from test_live_helpers import eeg_blocks, rr_blocks, sleeper
 
 from dreamband.core.beats import BeatSeries
-from dreamband.features.context import robust_scale
-from dreamband.features.eeg import compute_evidence
+from dreamband.features.context import feature_priors, robust_scale
+from dreamband.features.eeg import CONTEXT_FEATURES, compute_evidence
+from dreamband.features.heart_context import heart_features
+from dreamband.heart.grid import prepare_beats
 from dreamband.live.eeg import EegLiveStager, causal_z_last
-from dreamband.live.engine import LiveEngine, run_band
+from dreamband.live.engine import LiveEngine, run_band, run_ticker
 from dreamband.live.epocher import EpochGrid
 from dreamband.live.heart import HeartLiveStager
-from dreamband.staging.heart import stage_heart
+from dreamband.staging.heart import load_heart_model, stage_heart
+from dreamband.staging.hmm import fixed_lag
 from dreamband.staging.rules import stage_rules
 from dreamband.sync.timeline import hysteresis
 from dreamband.sync.windows import WindowRule, find_windows
@@ -82,7 +85,10 @@ def test_incremental_eeg_stager_agrees_with_the_whole_night_causal_path() -> Non
 
 
 def test_causal_z_of_the_last_row_matches_robust_scale() -> None:
-    v = np.random.default_rng(0).normal(size=(37, 5))
+    v = np.random.default_rng(0).normal(size=(37, len(CONTEXT_FEATURES)))
+    prior = feature_priors(CONTEXT_FEATURES, 30.0, True, False)
+    np.testing.assert_allclose(causal_z_last(v, prior),
+                               robust_scale(v, causal=True, prior=prior)[-1])
     np.testing.assert_allclose(causal_z_last(v), robust_scale(v, causal=True)[-1])
 
 
@@ -171,6 +177,32 @@ def test_heart_participant_through_rr_blocks_matches_the_live_heart_stager() -> 
         np.testing.assert_allclose(p, ref.probabilities[: p.size, 2], atol=1e-9)
 
 
+def test_fixed_lag_announces_each_epoch_late_with_the_fixed_lag_posterior() -> None:
+    sl = sleeper(60, seed=2)
+    beats = sl.beats().times
+    hs = prepare_beats(beats)
+    X, _ = heart_features(hs, 60, 0.0, live=True)
+    booster, _ = load_heart_model("rr", live=True)
+    raw = np.clip(booster.predict(X), 1e-9, None)
+    st = HeartLiveStager("rr")
+    ref = fixed_lag(raw, st.transitions, np.full(3, 1 / 3), 3).argmax(axis=1)
+    events: list = []
+    eng = LiveEngine(EpochGrid(0.0), clock=Clock(), forecast_every=0, lag=3,
+                     on_events=events.extend)
+    eng.add_participant("h", "heart", ("rr",), None)
+    announced = []
+    for b in rr_blocks(beats, 0.0, 4):
+        new = [e.epoch for e in stage_events(eng.push("h", b))]
+        if new:
+            announced.append((b.host_time[-1], new))
+    eng.close()
+    # epoch j is announced once epoch j + 3 has ended
+    assert all(t >= 30 * (j + 4) for t, js in announced for j in js)
+    got = {e.epoch: {"W": 0, "NREM": 1, "REM": 2}[e.data["stage"]] for e in stage_events(events)}
+    assert sorted(got) == list(range(len(got))) and len(got) >= 59
+    np.testing.assert_array_equal([got[j] for j in range(len(got))], ref[: len(got)])
+
+
 def test_heart_rate_samples_match_the_live_heart_stager() -> None:
     sl = sleeper(60, seed=5)
     t, bpm = sl.heart_rate()
@@ -226,6 +258,8 @@ def test_unknown_participant_and_bad_registration_are_refused() -> None:
         eng.push("x", Gap("d", "eeg", 1, 0.0, 1.0))
     with pytest.raises(ValueError, match="needs fs"):
         eng.add_participant("a", "eeg", ("AF7",), None)
+    with pytest.raises(ValueError, match="needs fs >= 40"):
+        eng.add_participant("a", "eeg", ("AF7",), 10.0)
     with pytest.raises(ValueError, match="kind must be"):
         eng.add_participant("a", "ppg", ("x",), 10.0)
     eng.add_participant("a", "eeg", ("TP9", "AF7"), 128.0)
@@ -270,3 +304,58 @@ def test_run_band_feeds_an_async_band_until_it_ends_or_stop_is_set() -> None:
     got, got2 = asyncio.run(main())
     assert [e.epoch for e in stage_events(got)] == [0, 1, 2]
     assert [e.epoch for e in stage_events(got2)] == [0, 1, 2]
+
+
+def test_heart_rate_blocks_go_through_the_engine_and_run_ticker_closes_silent_epochs() -> None:
+    sl = sleeper(20, seed=8)
+    t, bpm = sl.heart_rate()
+    ok = np.isfinite(bpm)
+    t, bpm = t[ok], bpm[ok]
+
+    class Timebase:  # simulated clock: each sleep jumps ahead
+        now_s = 0.0
+
+        def now(self) -> float:
+            return self.now_s
+
+        async def sleep(self, dt: float) -> None:
+            self.now_s += dt
+            await asyncio.sleep(0)
+
+    async def main() -> list:
+        events: list = []
+        eng = LiveEngine(EpochGrid(0.0), forecast_every=0, grace=5.0, on_events=events.extend)
+        eng.add_participant("w", "heart", ("hr",), None)
+        for i in range(0, t.size, 5):  # 10 min of 1-Hz heart rate, then the band goes quiet
+            if t[i] < 600:
+                eng.push("w", SampleBlock("watch", "hr", ("hr",), None, bpm[None, i:i + 5],
+                                          t[i:i + 5], t[i:i + 5], i))
+        tb, stop = Timebase(), asyncio.Event()
+        tb.now_s = 600.0
+        task = asyncio.ensure_future(run_ticker(eng, tb, stop, interval=30.0))
+        while tb.now_s < 600.0 + 6 * 30:
+            await asyncio.sleep(0)
+        stop.set()
+        await task
+        return events
+
+    st = stage_events(asyncio.run(main()))
+    scored = [e.data["scored"] for e in st]
+    assert [e.epoch for e in st] == list(range(len(st))) and len(st) >= 24
+    assert all(scored[:19]) and not any(scored[20:])
+
+
+def test_non_finite_samples_leave_the_epoch_unscored_without_stopping_the_session() -> None:
+    sl = sleeper(5)
+    events: list = []
+    eng = LiveEngine(EpochGrid(ORIGIN), forecast_every=0, on_events=events.extend)
+    eng.add_participant("a", "eeg", sl.channels, sl.fs, eeg="AF7")
+    for b in eeg_blocks(sl, ORIGIN, block=128):
+        if 62.0 <= b.host_time[0] - ORIGIN < 63.0:   # a few samples of epoch 2 are infinite
+            x = b.samples.copy()
+            x[1, :5] = np.inf  # (NaN would count as missing and be bridged)
+            b = SampleBlock(b.device, b.stream, b.channels, b.fs, x, b.device_time,
+                            b.host_time, b.seq, b.first_index)
+        eng.push("a", b)
+    eng.close()
+    assert [e.data["scored"] for e in stage_events(events)] == [True, True, False, True, True]

@@ -12,7 +12,7 @@ import pytest
 from dreamband.replay.hypnogen import generate_hypnogram
 from dreamband.replay.impair import parse_impairments
 from dreamband.replay.session import ReplayOptions, plan_delays, run_replay
-from dreamband.replay.sources import resolve_source, sleeper_source
+from dreamband.replay.sources import resolve_source, sleeper_heart_source, sleeper_source
 from firmware_bridge import Gap, SampleBlock
 
 
@@ -150,7 +150,7 @@ def test_edf_file_source_plays_its_channels(tmp_path):
     hyp = generate_hypnogram(2, hours=1.0)
     path = write_edf(VirtualSleeper(hyp, channels="psg", seed=2), tmp_path / "night.edf")
     src = resolve_source(str(path))
-    assert src.kind == "eeg" and src.mapping["TP9"] == "EEG Fpz-Cz"
+    assert src.kind == "eeg" and src.mapping["TP9"] == "EEG Fpz-Cz" and src.simulated
     x = src.make_signal(0.0)(0, 512)
     assert x.shape == (4, 512) and np.isfinite(x).all() and x.std() > 0
 
@@ -178,3 +178,82 @@ def test_impairments_reach_the_session_manifest(tmp_path: Path):
     doc = json.loads((tmp_path / "replay.json").read_text())
     assert doc["impairments"]["default"] == {"loss": 0.01}
     assert doc["participants"][0]["simulated"] is True
+
+
+def test_live_view_shows_participants_group_and_simulated_legend():
+    from rich.console import Console
+
+    from dreamband.replay.session import ParticipantStats
+    from dreamband.replay.view import plain_line, render_state
+
+    stats = [ParticipantStats("eeg1", "x", "eeg", True, 0.0, 60.0, gaps=3, drops=1),
+             ParticipantStats("hr1", "y", "heart", False, 0.0, 60.0)]
+    snapshot = {"participants": {
+        "eeg1": {"stage": "REM", "p_rem": 0.8, "quality": 0.93, "gaps": 3, "n_epochs": 12,
+                 "last_latency_s": 0.004},
+        "hr1": {"stage": "NREM", "p_rem": 0.1, "quality": 1.0, "gaps": 0, "n_epochs": 12}},
+        "group": {"open_since_s": 300.0, "in_rem": ["eeg1", "hr1"], "n_windows": 1, "k": 2,
+                  "forecast": {"now_s": 360.0, "probability": 0.7, "horizon_s": 10800.0,
+                               "start_s": {"0.1": 900.0, "0.5": 1560.0, "0.9": 2400.0},
+                               "expected_members": ["eeg1", "hr1"]}}}
+    state = {"snapshot": snapshot, "stats": stats, "replay_s": 360.0, "total_s": 3600.0,
+             "wall_s": 2.0, "speed": "max", "start_s": 3600.0, "align": "lights-off"}
+    console = Console(record=True, width=120)
+    console.print(render_state(state))
+    text = console.export_text()
+    assert "lights-off + 1:06:00" in text and "180× real time" in text
+    assert "REM" in text and "0.80" in text and "3, 1 drop" in text and "4" in text
+    assert "GROUP REM WINDOW OPEN since 0:05:00" in text and "need 2" in text
+    assert "next group window in ~0:20:00" in text and "p=0.70" in text
+    assert "SIM = virtual sleeper" in text
+    line = plain_line(state)
+    assert line.startswith("[lights-off+1:06:00") and "eeg1 REM p(REM)=0.80" in line
+
+
+def test_clock_alignment_starts_later_nights_later_on_the_shared_grid():
+    a = sleeper_source(generate_hypnogram(1, hours=1.0, start_time=datetime(2026, 1, 1, 23, 0)),
+                       "early", "x", 1, "t")
+    b = sleeper_heart_source(generate_hypnogram(2, hours=1.0,
+                                                start_time=datetime(2026, 1, 1, 23, 1, 30)),
+                             "late", "y", 2, "t")
+    made, factory = _engine_holder()
+    res = run_replay([a, b], options=ReplayOptions(align="clock", duration_s=120),
+                     engine_factory=factory)
+    first = {}
+    for name, it in made[0].items:
+        if isinstance(it, SampleBlock) and name not in first:
+            first[name] = float(it.host_time[0])
+    assert [st.delay_s for st in res.participants] == [0.0, 90.0]
+    assert 88 < first["late"] - first["early"] < 93
+    assert res.replay_s == pytest.approx(210.0, abs=1.0)
+
+
+def test_live_vs_expert_aligns_grid_epochs_with_the_expert_epochs():
+    from dreamband.core.hypnogram import Hypnogram
+    from dreamband.replay.agreement import live_vs_expert
+
+    truth = Hypnogram(np.array([0, 1, 2, 2, 4, 4, -1, 0], dtype=np.int8), offset=15.0)
+    # grid epoch 0 covers source 60-90 s; truth epochs start at 15 s, so its middle (75 s)
+    # falls in truth epoch 2
+    live = {0: "N1", 1: "NREM", 2: "N2", 3: "REM", 4: "W", 5: "W", 6: "UNSCORED"}
+    a = live_vs_expert(live, truth, night_offset_s=60.0, truth_offset_s=15.0)
+    assert a["n"] == 5  # grid 4 meets the unscored truth epoch 6; grid 6 is unscored live
+    assert a["accuracy"] == pytest.approx(4 / 5)  # only grid 2 (N2 vs REM) disagrees
+    assert live_vs_expert({}, truth, 0.0) is None
+
+
+def test_sleep_edf_record_with_its_psg_replays_the_psg_in_bed_window(tmp_path):
+    from dreamband.sim import VirtualSleeper, write_edf
+
+    folder = tmp_path / "sleep-edf"
+    folder.mkdir()
+    hyp = generate_hypnogram(2, hours=1.5)
+    write_edf(VirtualSleeper(hyp, channels="psg", seed=2), folder / "SC4991E0-PSG.edf",
+              hypnogram_path=folder / "SC4991EC-Hypnogram.edf")
+    src = resolve_source("sleep-edf:SC4991", data_dir=tmp_path)
+    assert src.mapping == {"TP9": "EEG Fpz-Cz", "AF7": "EEG Pz-Oz", "AF8": "EOG horizontal",
+                           "TP10": "EMG submental"}
+    assert (src.eeg, src.eog, src.emg) == ("TP9", "AF8", "TP10")
+    # the PSG branch, not the hypnogram-only one; the file itself says it is simulated
+    assert "SC4991E0-PSG.edf" in src.label and src.simulated and "SIMULATED" in src.label
+    assert src.truth is not None and src.duration_s == pytest.approx(src.truth.duration)

@@ -90,3 +90,13 @@ def test_quality_flags_flat_clipped_and_artefact_epochs():
     assert np.flatnonzero(q.clipped).tolist() == [4]
     assert 6 in np.flatnonzero(q.artefact)
     assert not q.bad[[0, 1, 3, 5, 7, 8, 9]].any()
+
+
+def test_block_mean_decimation_to_float32_reads_float64_without_a_copy():
+    from dreamband.signal.resample import decimate_mean
+
+    x = np.random.default_rng(4).normal(0, 50, 10_001)
+    y = decimate_mean(x, 5, np.float32)
+    assert y.dtype == np.float32 and y.size == 2000
+    np.testing.assert_allclose(y, x[:10_000].reshape(-1, 5).mean(axis=1), rtol=1e-5, atol=1e-4)
+    assert decimate_mean(x, 1, np.float32).dtype == np.float32

@@ -12,8 +12,8 @@ __all__ = ["DEFAULT_MINUTES", "DEFAULT_START_MIN", "register", "run"]
 
 #: Minutes of night replayed by default and where (after lights-off) they start: the first
 #: sleep cycles, with the first REM periods.
-DEFAULT_MINUTES = 150.0
-DEFAULT_START_MIN = 0.0
+DEFAULT_MINUTES = 90.0
+DEFAULT_START_MIN = 60.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:

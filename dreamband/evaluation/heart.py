@@ -16,7 +16,14 @@ import numpy as np
 
 from dreamband.evaluation.metrics import classification_report
 from dreamband.staging.heart_data import NightFeatures, load_nights
-from dreamband.staging.heart_model import CLASS_NAMES, N_TREES, STAY, fit_booster, hmm_smooth
+from dreamband.staging.heart_model import (
+    CLASS_NAMES,
+    N_TREES,
+    STAY,
+    fit_booster,
+    fixed_lag_smooth,
+    hmm_smooth,
+)
 
 __all__ = ["OutOfSubject", "evaluate_heart", "loso_predictions", "report_nights"]
 
@@ -59,6 +66,7 @@ def loso_predictions(
     threads: int = 1,
     stay: float = STAY,
     subjects: Sequence[str] | None = None,
+    lag: int = 0,
 ) -> list[OutOfSubject]:
     """Leave-one-subject-out probabilities of every night.
 
@@ -75,6 +83,9 @@ def loso_predictions(
     subjects : sequence of str, optional
         Evaluate only these held-out subjects (all by default; training always uses every
         other subject).
+    lag : int
+        With ``live``: fixed-lag smoothing, epoch ``k`` given the classifier output up to
+        ``k + lag`` (:func:`~dreamband.staging.heart_model.fixed_lag_smooth`).
 
     Returns
     -------
@@ -90,7 +101,9 @@ def loso_predictions(
         booster = fit_booster(X, y, n_trees=n_trees, threads=threads)
         for n in (n for n in nights if n.subject == s):
             raw = booster.predict(n.X)
-            out.append(OutOfSubject(n.record, n.subject, n.y, raw, hmm_smooth(raw, live, stay)))
+            smooth = (fixed_lag_smooth(raw, lag, stay) if live and lag > 0
+                      else hmm_smooth(raw, live, stay))
+            out.append(OutOfSubject(n.record, n.subject, n.y, raw, smooth))
         logger.debug("held-out subject %s done", s)
     return out
 
@@ -125,6 +138,7 @@ def evaluate_heart(
     n_trees: int = N_TREES,
     threads: int = 1,
     subjects: Sequence[str] | None = None,
+    lag: int = 0,
 ) -> dict:
     """Leave-one-subject-out figures of the heart stager on a heart dataset.
 
@@ -144,6 +158,9 @@ def evaluate_heart(
         Classifier size and LightGBM threads.
     subjects : sequence of str, optional
         Held-out subjects to evaluate (default: all).
+    lag : int
+        With ``live`` (slpdb): decisions delayed by ``lag`` epochs — fixed-lag features and
+        smoothing; epoch ``k`` uses samples up to the end of epoch ``k + lag``.
 
     Returns
     -------
@@ -154,10 +171,11 @@ def evaluate_heart(
         ``kind``, ``n_subjects``. Reports come from
         :func:`dreamband.evaluation.metrics.classification_report` with names W, NREM, REM.
     """
-    nights = load_nights(dataset, data_dir, live=live, kind=kind)
-    preds = loso_predictions(nights, live, n_trees=n_trees, threads=threads, subjects=subjects)
+    nights = load_nights(dataset, data_dir, live=live, kind=kind, lag=lag)
+    preds = loso_predictions(nights, live, n_trees=n_trees, threads=threads, subjects=subjects,
+                             lag=lag)
     rep = report_nights(preds)
     rep["unsmoothed"] = report_nights(preds, smoothed=False)["pooled"]
-    rep.update(dataset=dataset, live=bool(live), kind=kind,
+    rep.update(dataset=dataset, live=bool(live), kind=kind, lag=int(lag) if live else 0,
                n_subjects=len({p.subject for p in preds}))
     return rep

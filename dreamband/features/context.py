@@ -9,7 +9,54 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["context_mean", "robust_scale"]
+__all__ = [
+    "EVIDENCE_PRIORS",
+    "GAIN_DEPENDENT",
+    "PRIOR_MINUTES",
+    "context_mean",
+    "feature_priors",
+    "prior_weight",
+    "robust_scale",
+    "robust_scale_last",
+]
+
+#: Population priors ``(median, robust SD)`` of the per-epoch evidence over a typical night
+#: (30-s epochs; counts per epoch scale with the epoch length), used by the live path until
+#: the night so far speaks for itself. Provenance: :mod:`dreamband.evaluation.eeg_priors`
+#: (literature-constant simulator at C3-A2, nights drawn from the Sleep-EDF transition
+#: table; never DREAMS). Relative powers, spectral shape and event counts carry over to
+#: any montage; absolute powers are those of a central PSG derivation, and the night's own
+#: statistics replace them within the first tens of minutes on other montages.
+#: ``emg@emg`` / ``rem_count@eog``: the values with a chin-EMG / EOG channel.
+EVIDENCE_PRIORS: dict[str, tuple[float, float]] = {
+    "abs_sdelta": (2.1753, 0.5163),
+    "abs_fdelta": (1.455, 0.2486),
+    "abs_theta": (1.6705, 0.241),
+    "abs_alpha": (1.2698, 0.2432),
+    "abs_sigma": (0.9398, 0.3618),
+    "abs_beta": (0.547, 0.2646),
+    "total": (2.4152, 0.3527),
+    "rel_sdelta": (0.5871, 0.2174),
+    "rel_theta": (0.1571, 0.0802),
+    "rel_alpha": (0.064, 0.0349),
+    "rel_sigma": (0.0263, 0.0212),
+    "rel_beta": (0.011, 0.0121),
+    "sw_fraction": (0.03, 0.0815),
+    "sp_count": (0.0, 1.4826),
+    "kc_count": (0.0, 0.7413),
+    "sef95": (11.0, 2.3721),
+    "entropy": (0.7207, 0.1229),
+    "hj_mobility": (4.7629, 1.3399),
+    "emg": (0.547, 0.2646),
+    "rem_count": (0.0, 0.0),
+    "emg@emg": (0.8481, 0.1719),
+    "rem_count@eog": (0.0, 0.7413),
+}
+
+#: Minutes of night after which the night-so-far statistics weigh as much as the priors:
+#: weight ``n / (n + n0)`` of the night with ``n0`` epochs = PRIOR_MINUTES. Chosen a priori
+#: (a few minutes cover little more than one stage; a sleep cycle lasts ~90 min), not tuned.
+PRIOR_MINUTES = 10.0
 
 
 def context_mean(values: np.ndarray, half_width: int, causal: bool) -> np.ndarray:
@@ -21,7 +68,9 @@ def context_mean(values: np.ndarray, half_width: int, causal: bool) -> np.ndarra
         ``(n_epochs, n_features)``.
     half_width : int
         Epochs on each side (batch: ``2 * half_width + 1`` epochs centred on the epoch;
-        live: the epoch and the ``2 * half_width`` before it).
+        live: the past half of that window, the epoch and the ``half_width`` before it —
+        the batch window with the unseen future removed, so it lags by ``half_width / 2``
+        epochs rather than ``half_width``).
     causal : bool
         Past-only window when True.
 
@@ -35,7 +84,7 @@ def context_mean(values: np.ndarray, half_width: int, causal: bool) -> np.ndarra
     c = np.concatenate([np.zeros((1, *v.shape[1:])), np.cumsum(v, axis=0)])
     idx = np.arange(n)
     if causal:
-        lo = np.maximum(idx - 2 * half_width, 0)
+        lo = np.maximum(idx - half_width, 0)
         hi = idx + 1
     else:
         lo = np.maximum(idx - half_width, 0)
@@ -44,14 +93,31 @@ def context_mean(values: np.ndarray, half_width: int, causal: bool) -> np.ndarra
     return (c[hi] - c[lo]) / width
 
 
-def robust_scale(values: np.ndarray, causal: bool, warmup: int = 0) -> np.ndarray:
+def prior_weight(n_seen: np.ndarray | int, epoch_length: float) -> np.ndarray:
+    """Weight of the night-so-far statistics after ``n_seen`` epochs: ``n / (n + n0)``."""
+    n0 = PRIOR_MINUTES * 60.0 / float(epoch_length)
+    n = np.asarray(n_seen, dtype=np.float64)
+    return n / (n + n0)
+
+
+def robust_scale(
+    values: np.ndarray,
+    causal: bool,
+    warmup: int = 0,
+    prior: tuple[np.ndarray, np.ndarray] | None = None,
+    epoch_length: float = 30.0,
+) -> np.ndarray:
     """Robust z-scores per column: (x - median) / (IQR / 1.349).
 
     Batch uses the whole night's median and interquartile range; live uses only the
-    epochs seen so far (strictly past and present), and shrinks the early z-scores towards
-    0 ("no evidence") by ``i / (i + warmup)`` while those statistics are still unreliable.
-    Scaling per night makes the evidence
-    independent of a montage's amplitude (a Muse at AF7/TP9 reads several times smaller than C3-M2).
+    epochs seen so far (strictly past and present). Live, with ``prior`` (population
+    median and robust SD per column, NaN where there is none), the night-so-far median
+    and scale are shrunk toward the prior with the weight :func:`prior_weight` of the
+    epochs seen, so the first epochs are judged against a typical night rather than
+    against themselves. Without a prior, ``warmup`` shrinks the early z-scores towards 0
+    ("no evidence") by ``i / (i + warmup)``. Scaling per night makes the evidence
+    independent of a montage's amplitude (a Muse at AF7/TP9 reads several times smaller
+    than C3-M2).
 
     Returns
     -------
@@ -66,9 +132,73 @@ def robust_scale(values: np.ndarray, causal: bool, warmup: int = 0) -> np.ndarra
     n = v.shape[0]
     out = np.empty_like(v)
     for i in range(n):  # live: one update per epoch, as a stream would do
-        past = v[: i + 1]
-        q1, med, q3 = np.percentile(past, [25, 50, 75], axis=0)
-        scale = (q3 - q1) / 1.349
-        shrink = i / (i + warmup) if warmup else 1.0
-        out[i] = (v[i] - med) / np.where(scale > 1e-9, scale, 1.0) * shrink
+        out[i] = robust_scale_last(v[: i + 1], warmup, prior, epoch_length)
     return out
+
+
+def robust_scale_last(
+    history: np.ndarray,
+    warmup: int = 0,
+    prior: tuple[np.ndarray, np.ndarray] | None = None,
+    epoch_length: float = 30.0,
+) -> np.ndarray:
+    """Live robust z-score of the last row of ``history`` (the night so far).
+
+    The row :func:`robust_scale` gives with ``causal=True`` for the last epoch, at the cost
+    of one percentile pass (for live engines that keep the rows of the night).
+    """
+    h = np.asarray(history, dtype=np.float64)
+    med, scale = _shrunk_stats(h, prior, epoch_length)
+    i = h.shape[0] - 1
+    shrink = i / (i + warmup) if warmup and prior is None else 1.0
+    return (h[-1] - med) / scale * shrink
+
+
+def _shrunk_stats(
+    h: np.ndarray, prior: tuple[np.ndarray, np.ndarray] | None, epoch_length: float
+) -> tuple[np.ndarray, np.ndarray]:
+    q1, med, q3 = np.percentile(h, [25, 50, 75], axis=0)
+    scale = (q3 - q1) / 1.349
+    if prior is not None:
+        loc_p, scale_p = (np.asarray(a, dtype=np.float64) for a in prior)
+        w = float(prior_weight(h.shape[0], epoch_length))
+        # a NaN prior leaves that statistic to the night alone
+        has_l, has_s = np.isfinite(loc_p), np.isfinite(scale_p)
+        med = np.where(has_l, w * med + (1.0 - w) * np.where(has_l, loc_p, 0.0), med)
+        scale = np.where(has_s, w * scale + (1.0 - w) * np.where(has_s, scale_p, 0.0), scale)
+    return med, np.where(scale > 1e-9, scale, 1.0)
+
+
+#: Evidence in log10 of an amplitude (µV², µV): a montage's or amplifier's gain shifts
+#: these by a constant, so their prior *median* would misread another montage (a Muse at
+#: AF7/TP9) and is not used; their prior *spread* is gain-free in log space and is used.
+GAIN_DEPENDENT: tuple[str, ...] = (
+    "abs_sdelta", "abs_fdelta", "abs_theta", "abs_alpha", "abs_sigma", "abs_beta", "total", "emg",
+)
+
+
+def feature_priors(
+    names: tuple[str, ...] | list[str], epoch_length: float, has_eog: bool, has_emg: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Prior medians and robust SDs of evidence columns ``names`` (NaN when unknown).
+
+    Per-epoch counts (``*_count``) scale with the epoch length; ``emg`` and ``rem_count``
+    take their chin-EMG / EOG versions when those channels are present; the medians of
+    :data:`GAIN_DEPENDENT` features are NaN (left to the night).
+    """
+    loc = np.full(len(names), np.nan)
+    sd = np.full(len(names), np.nan)
+    for j, name in enumerate(names):
+        key = name
+        if name == "emg" and has_emg:
+            key = "emg@emg"
+        elif name == "rem_count" and has_eog:
+            key = "rem_count@eog"
+        if key not in EVIDENCE_PRIORS:
+            continue
+        m, s = EVIDENCE_PRIORS[key]
+        f = epoch_length / 30.0 if name.endswith("_count") else 1.0
+        loc[j], sd[j] = m * f, s * f
+        if name in GAIN_DEPENDENT:
+            loc[j] = np.nan
+    return loc, sd

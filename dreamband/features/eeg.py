@@ -8,11 +8,13 @@ scaling) so both paths run the same code.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from dreamband.features.context import context_mean, robust_scale
+from dreamband.features.context import context_mean, feature_priors, robust_scale
 from dreamband.features.detectors import (
     decimate_to,
     emg_tone,
@@ -20,7 +22,7 @@ from dreamband.features.detectors import (
     slow_waves,
     spindles,
 )
-from dreamband.features.epochs import check_signal, to_epochs
+from dreamband.features.epochs import check_finite_signal, check_signal, to_epochs
 from dreamband.features.spectral import band_powers, block_psd, hjorth_from_psd
 from dreamband.signal.quality import epoch_quality
 
@@ -31,6 +33,10 @@ logger = logging.getLogger(__name__)
 #: Rate (Hz) the spectrum and the spindle detector work at (block-mean decimation by
 #: ``int(fs // WORK_FS)``: 100 -> 50, 200 -> 50, 256 -> 51.2, 128 -> 64 Hz).
 WORK_FS = 50.0
+
+#: Nights at least this long (s) compute the spindle detector in a second thread
+#: (``DREAMBAND_THREADS=1`` disables it); shorter inputs are not worth a thread.
+PARALLEL_MIN_SECONDS = 1800.0
 
 #: Features that also get a neighbourhood mean (``ctx_<name>``) and z-scores (``z_<name>``).
 CONTEXT_FEATURES: tuple[str, ...] = (
@@ -121,6 +127,7 @@ def compute_evidence(
     causal: bool = False,
     context_half_width: int = 2,
     sw_threshold_uv: float = 75.0,
+    priors: bool = True,
 ) -> Evidence:
     """Compute the evidence of every epoch of a night.
 
@@ -144,6 +151,9 @@ def compute_evidence(
         Epochs each side in the neighbourhood means.
     sw_threshold_uv : float
         Peak-to-peak amplitude of a slow wave (75 µV in the AASM manual).
+    priors : bool
+        Live only: shrink the night-so-far statistics toward the population priors
+        (:data:`dreamband.features.context.EVIDENCE_PRIORS`) while the night is young.
 
     Returns
     -------
@@ -154,8 +164,9 @@ def compute_evidence(
     ValueError
         Naming the channel when a signal is too short, not finite, or sampled too slowly.
     """
-    # µV in float32: 7 digits, far below any EEG noise floor, and half the memory traffic
-    x = check_signal(eeg, fs, epoch_length, "EEG", dtype=np.float32)
+    # read as given (no full-rate copy); the detectors and the spectrum work on block-mean
+    # decimated float32 copies (7 digits, far below any EEG noise floor)
+    x = check_signal(eeg, fs, epoch_length, "EEG", dtype=None, check_finite=False)
     fs_w = float(fs)
     ep = to_epochs(x, fs_w, epoch_length)
     n_ep = ep.shape[0]
@@ -164,11 +175,21 @@ def compute_evidence(
     # the spectrum is read at about 50 Hz (block-mean decimation, shared with the spindle
     # detector): common input rates then give the same bands (up to 0.45 x 50 Hz)
     xs, fs_s = decimate_to(x, fs_w, WORK_FS, cache)
+    check_finite_signal(x, "EEG", summary=xs)  # NaN/inf survive the block means
+    # the spindle detector (the costliest part: an 11-16 Hz filter at ~50 Hz) runs beside
+    # the spectrum and the slow waves on a long night when a core is idle; numpy and
+    # scipy's filters release the GIL, and the results are the same as in one thread
+    threaded = x.size / fs_w >= PARALLEL_MIN_SECONDS and _threads_allowed()
+    if not threaded:
+        decimate_to(x, fs_w, 10.0, cache)  # one 10-Hz signal for both detectors
+    sp = _Background(spindles, x, fs_w, epoch_length, causal, cache=dict(cache),
+                     enabled=threaded)
     freqs, psd = block_psd(to_epochs(xs, fs_s, epoch_length), fs_s)
     feats.update(band_powers(freqs, psd, fs_s))
     feats.update(hjorth_from_psd(freqs, psd))
-    feats.update(spindles(x, fs_w, epoch_length, causal, cache=cache))
-    feats.update(slow_waves(x, fs_w, epoch_length, causal, sw_threshold_uv, cache=cache))
+    sw = slow_waves(x, fs_w, epoch_length, causal, sw_threshold_uv, cache=cache)
+    feats.update(sp.result())
+    feats.update(sw)
     # flags on the working-rate signal: rail values survive block means exactly, and
     # half the samples are read
     q = epoch_quality(
@@ -199,7 +220,10 @@ def compute_evidence(
 
     base = np.column_stack([feats[k] for k in CONTEXT_FEATURES])
     ctx = context_mean(base, context_half_width, causal)
-    z = robust_scale(base, causal)
+    prior = None
+    if causal and priors:
+        prior = feature_priors(CONTEXT_FEATURES, epoch_length, has_eog, has_emg)
+    z = robust_scale(base, causal, prior=prior, epoch_length=epoch_length)
     zctx = context_mean(z, context_half_width, causal)
     names = list(feats)
     cols = [feats[k] for k in names]
@@ -217,6 +241,54 @@ def compute_evidence(
         has_eog=has_eog,
         has_emg=has_emg,
     )
+
+
+class _Background:
+    """Run ``fn(*args, **kwargs)`` in a short-lived thread (or at once when disabled).
+
+    A plain thread per call rather than a pool: nothing survives the call (safe with
+    fork-based process pools), and the thread costs ~0.1 ms against ~10 ms of work.
+    """
+
+    def __init__(self, fn, *args, enabled: bool = True, **kwargs) -> None:
+        self._value = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if enabled:
+            self._thread = threading.Thread(
+                target=self._run, args=(fn, args, kwargs), name="dreamband-evidence", daemon=True
+            )
+            self._thread.start()
+        else:
+            self._run(fn, args, kwargs)
+
+    def _run(self, fn, args, kwargs) -> None:
+        try:
+            self._value = fn(*args, **kwargs)
+        except BaseException as exc:  # re-raised in the caller's thread by result()
+            self._error = exc
+
+    def result(self):
+        """Wait for the work and return its value (re-raising its exception)."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _threads_allowed() -> bool:
+    """A second thread only when a core is idle: on a busy machine it would just queue.
+
+    ``DREAMBAND_THREADS=1`` keeps every evidence computation in the calling thread.
+    """
+    cores = os.cpu_count() or 1
+    if cores < 2 or os.environ.get("DREAMBAND_THREADS", "") == "1":
+        return False
+    try:
+        return os.getloadavg()[0] <= cores - 1.0
+    except OSError:  # pragma: no cover - no load average on this platform
+        return True
 
 
 def _fit(v: np.ndarray, n: int) -> np.ndarray:

@@ -14,6 +14,17 @@ of the information that transfers across subjects. Time-of-night and clock-time 
 were tried and dropped: on slpdb leave-one-subject-out they lowered kappa (0.405 without
 them vs 0.365 with them, 200-tree model), as the recordings start at different points of
 the night.
+
+Live scaling (slpdb LOSO, rr, live kappa 0.366): whole-night statistics in the live model
+(an oracle) give 0.401, so the cold start of the night-so-far statistics costs about 0.035
+and the missing future the rest. Shrinking the expanding mean and SD toward population
+priors of the training subjects with weight ``n / (n + n0)`` gave 0.32-0.38 for ``n0`` in
+1-240 epochs (SD-only prior: 0.36-0.37), i.e. no reliable gain, as HR levels differ too much
+between these patients; an elapsed-time column (0.333) and levels relative to a running
+quantile floor (0.350) were worse. Decisions delayed by a fixed lag
+(:mod:`dreamband.features.heart_lag`) close most of the gap instead. For REM, longer-context
+detrending (15-60 min), HR troughs over the past/next 30 min, VLF z-scores, HF-peak
+instability and ultradian (60-150 min) band-pass phase of HR did not give a reliable gain.
 """
 
 from __future__ import annotations
@@ -38,8 +49,10 @@ _RAW = ("lf_hf", "hf_peak", "hf_conc", "pnn50", "coverage")
 _WIDE = 10  # epochs of context on each side (5 min)
 
 
-def feature_names(live: bool) -> list[str]:
-    """Column names of :func:`heart_features` for the live or batch variant."""
+def feature_names(live: bool, lag: int = 0) -> list[str]:
+    """Column names of :func:`heart_features` for the live or batch variant (a fixed-lag
+    live variant, ``lag > 0``, has the batch columns)."""
+    live = live and lag <= 0
     names = [f"{k}_raw" for k in _RAW]
     names += [f"{k}_z" for k in _SCALED]
     names += [f"{k}_ctx" for k in _CONTEXT]
@@ -114,6 +127,7 @@ def heart_features(
     n_epochs: int,
     offset: float = 0.0,
     live: bool = False,
+    lag: int = 0,
 ) -> tuple[np.ndarray, list[str]]:
     """Feature matrix of a night for the heart stager.
 
@@ -127,6 +141,10 @@ def heart_features(
         Onset of epoch 0 in seconds from the recording start.
     live : bool
         Causal (past-only) variant instead of the two-sided batch variant.
+    lag : int
+        With ``live``: epochs the decision may wait. ``lag > 0`` gives the fixed-lag
+        features of :func:`dreamband.features.heart_lag.lag_features` (epoch ``k`` uses
+        samples up to the end of epoch ``k + lag``); ignored in batch.
 
     Returns
     -------
@@ -135,6 +153,10 @@ def heart_features(
     names : list of str
         Column names (:func:`feature_names`).
     """
+    if live and lag > 0:
+        from dreamband.features.heart_lag import lag_features
+
+        return lag_features(hs, n_epochs, offset, lag), feature_names(False)
     base = base_features(hs, n_epochs, offset)
     col = {k: i for i, k in enumerate(BASE_FEATURES)}
     if not live:
@@ -147,11 +169,11 @@ def heart_features(
     ctx = _rolling_mean(zctx, _WIDE, 0 if live else _WIDE)
     past = _rolling_mean(zctx, _WIDE, 0)
     # Trend: level now minus the mean of the previous 10 epochs (5 min).
-    lag = np.vstack([np.full((_WIDE + 1, zctx.shape[1]), np.nan), past[: -_WIDE - 1]])[:n_epochs]
+    prev = np.vstack([np.full((_WIDE + 1, zctx.shape[1]), np.nan), past[: -_WIDE - 1]])[:n_epochs]
     i_hr, i_sdnn = _CONTEXT.index("hr_150"), _CONTEXT.index("sdnn")
     cols = [raw, z, ctx,
-            (zctx[:, i_hr] - lag[:, i_hr])[:, None],
-            (zctx[:, i_sdnn] - lag[:, i_sdnn])[:, None]]
+            (zctx[:, i_hr] - prev[:, i_hr])[:, None],
+            (zctx[:, i_sdnn] - prev[:, i_sdnn])[:, None]]
     if not live:
         fut = _rolling_mean(zctx[:, [i_hr]], 0, _WIDE)
         cols.append(fut - past[:, [i_hr]])

@@ -115,12 +115,14 @@ def band_powers(freqs: np.ndarray, psd: np.ndarray, fs: float) -> dict[str, np.n
     df = freqs[1] - freqs[0]
     top = min(30.0, 0.45 * fs)
     inband = (freqs >= 0.5) & (freqs < top)
-    total = psd[:, inband].sum(axis=1) * df + 1e-12
+    # every band's power in one matrix product (columns: the bands, then the total)
+    masks = [(freqs >= lo) & (freqs < min(hi, top)) for lo, hi in BANDS.values()] + [inband]
+    powers = psd @ (np.column_stack(masks) * df) + 1e-12
+    total = powers[:, -1]
     out: dict[str, np.ndarray] = {}
     absp: dict[str, np.ndarray] = {}
-    for name, (lo, hi) in BANDS.items():
-        m = (freqs >= lo) & (freqs < min(hi, top))
-        absp[name] = psd[:, m].sum(axis=1) * df + 1e-12
+    for j, name in enumerate(BANDS):
+        absp[name] = powers[:, j]
         out[f"abs_{name}"] = np.log10(absp[name])
         out[f"rel_{name}"] = absp[name] / total
     out["total"] = np.log10(total)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dreamband.features.context import feature_priors, robust_scale_last
 from dreamband.features.eeg import CONTEXT_FEATURES, Evidence, compute_evidence
 from dreamband.staging.rules import rule_predicates, stage_likelihoods
 from dreamband.staging.transitions import load_transitions
@@ -36,25 +37,22 @@ _BAD_LIK = np.array([0.4, 0.15, 0.15, 0.15, 0.15])
 
 @dataclass(frozen=True)
 class StepResult:
-    """Stage of one epoch: code (argmax), probabilities, and whether it was scored."""
+    """Stage of one epoch: code (argmax), filtered probabilities, whether it was scored,
+    and the emission likelihood the filter used (for fixed-lag smoothing)."""
 
     stage: int
     probabilities: np.ndarray
     scored: bool
     bad: bool = False
+    likelihood: np.ndarray | None = None
 
 
-def causal_z_last(history: np.ndarray, warmup: int = 0) -> np.ndarray:
-    """Robust z-score of the last row of ``history`` against all its rows (night so far).
-
-    Same formula as :func:`dreamband.features.context.robust_scale` with ``causal=True``
-    for its last row, at O(n) instead of O(n²).
-    """
-    q1, med, q3 = np.percentile(history, [25, 50, 75], axis=0)
-    scale = (q3 - q1) / 1.349
-    i = history.shape[0] - 1
-    shrink = i / (i + warmup) if warmup else 1.0
-    return (history[-1] - med) / np.where(scale > 1e-9, scale, 1.0) * shrink
+def causal_z_last(history: np.ndarray, prior: tuple[np.ndarray, np.ndarray] | None = None,
+                  epoch_length: float = 30.0) -> np.ndarray:
+    """Robust z-score of the last row of ``history`` against all its rows (night so far),
+    shrunk toward the population ``prior`` early in the night: the row
+    :func:`dreamband.features.context.robust_scale` gives with ``causal=True``, at O(n)."""
+    return robust_scale_last(history, prior=prior, epoch_length=epoch_length)
 
 
 class EegLiveStager:
@@ -107,7 +105,7 @@ class EegLiveStager:
         return len(self._base)
 
     def _evidence_row(self, epoch: dict[str, np.ndarray]) -> tuple[np.ndarray, bool]:
-        win = list(self._signal) + [epoch]
+        win = [*list(self._signal), epoch]
         sig = {r: np.concatenate([w[r] for w in win]) for r in self.roles}
         kw: dict = {}
         if "eog" in sig:
@@ -126,12 +124,13 @@ class EegLiveStager:
                 "zctx": np.array([idx[f"zctx_{k}"] for k in CONTEXT_FEATURES]),
             }
             self._has = (ev.has_eog, ev.has_emg)
+            self._prior = feature_priors(CONTEXT_FEATURES, self.epoch_length, *self._has)
         row = ev.values[-1].copy()
         base = row[self._cols["base"]]
         self._base.append(base)
         w = 2 * self.half_width + 1
         hist = np.asarray(self._base)
-        z = causal_z_last(hist)
+        z = causal_z_last(hist, self._prior, self.epoch_length)
         self._z.append(z)
         if len(self._z) > w:
             self._z.pop(0)
@@ -170,4 +169,13 @@ class EegLiveStager:
         a = (self._alpha @ self._trans if self._alpha is not None else self._init) * lik
         a = a / a.sum()
         self._alpha = a
-        return StepResult(int(np.argmax(a)), a, epoch is not None, bad)
+        return StepResult(int(np.argmax(a)), a, epoch is not None, bad, lik)
+
+    @property
+    def transitions(self) -> np.ndarray:
+        """Transition matrix of the forward filter."""
+        return self._trans
+
+    def finalise(self, posterior: np.ndarray) -> tuple[int, np.ndarray]:
+        """Stage code and reported probabilities of a (smoothed) posterior."""
+        return int(np.argmax(posterior)), posterior

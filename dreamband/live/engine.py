@@ -17,23 +17,27 @@ Events (in the order they happen; ``epoch`` is the grid epoch they concern):
 
 ``host_time`` is the engine clock at emission (the bands' host clock); ``latency_s`` the
 processing time from the moment the data that closed the epoch reached the engine (the
-``push``/``tick`` call) to the event.
+``push``/``tick`` call) to the event; ``data["delay_s"]`` of a stage event is the host-clock
+time from the epoch's newest sample to the event (transport and lag included). With
+``lag > 0`` every stage is announced ``lag`` epochs late, fixed-lag smoothed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from dreamband.features.epochs import MIN_FS
 from dreamband.live.epocher import EpochGrid
 from dreamband.live.group import LiveGroup
 from dreamband.live.participant import EegParticipant, HeartParticipant, Outcome
@@ -101,6 +105,9 @@ class LiveEngine:
         Group epochs between forecast events (0 = none).
     context : int
         EEG epochs of signal each epoch's evidence is computed over.
+    lag : int
+        Fixed-lag smoothing: announce each epoch's stage ``lag`` epochs after it ends,
+        smoothed over them (0 = pure forward filtering, the lowest latency).
     fsync : bool
         fsync the session files after every write.
     on_events : callable, optional
@@ -113,7 +120,7 @@ class LiveEngine:
                  rule: WindowRule | None = None, max_missing: float = 0.2,
                  clock: Callable[[], float] | None = None, grace: float = 10.0,
                  p_on: float = 0.6, p_off: float = 0.4, forecast_every: int = 10,
-                 context: int = 12, fsync: bool = False,
+                 context: int = 12, lag: int = 0, fsync: bool = False,
                  on_events: Callable[[list[Event]], None] | None = None) -> None:
         if not 0.0 <= max_missing < 1.0:
             raise ValueError(f"max_missing must be in [0, 1); got {max_missing}")
@@ -125,6 +132,9 @@ class LiveEngine:
         self.p_on, self.p_off = float(p_on), float(p_off)
         self.forecast_every = int(forecast_every)
         self.context = int(context)
+        if lag < 0:
+            raise ValueError(f"lag must be >= 0 epochs; got {lag}")
+        self.lag = int(lag)
         self.on_events = on_events
         self._slots: dict[str, _Slot] = {}
         self._group: LiveGroup | None = None
@@ -152,14 +162,16 @@ class LiveEngine:
             Staging path.
         channels : tuple of str
             Channel names of the band's stream (EEG: e.g. TP9, AF7, AF8, TP10; heart:
-            ``("rr",)`` for RR intervals in s, ``("hr",)`` for heart rate in bpm).
+            ``("rr",)`` for RR intervals in s, ``("hr",)`` for heart rate in bpm,
+            ``("ECG",)`` for an ECG).
         fs : float or None
-            EEG sampling rate (Hz); None for heart.
+            EEG or ECG sampling rate (Hz); None for RR / HR.
         eeg, eog, emg : str, optional
             EEG channels to use (picked automatically when omitted; ``"none"`` disables EOG
             or EMG).
-        stream : {"rr", "hr"}, optional
-            Heart stream to stage (default: ``rr`` when the channels name it, else ``hr``).
+        stream : {"rr", "hr", "ecg"}, optional
+            Heart stream to stage (default: ``rr`` when the channels name it, else ``hr``
+            when they name it, else ``ecg`` when ``fs`` is given).
 
         Raises
         ------
@@ -175,21 +187,24 @@ class LiveEngine:
                              "participant before the first epoch is decided")
         channels = tuple(channels)
         if kind == "eeg":
-            if fs is None or not (math.isfinite(fs) and fs > 0):
-                raise ValueError(f"participant {name!r}: an EEG band needs fs in Hz; got {fs}")
+            if fs is None or not (math.isfinite(fs) and fs >= MIN_FS):
+                raise ValueError(f"participant {name!r}: an EEG band needs fs >= {MIN_FS:g} Hz "
+                                 f"(the sleep bands reach 16 Hz); got {fs}")
             choice = pick_channels(list(channels), eeg=eeg, eog=eog, emg=emg,
                                    source=f"participant {name!r}")
             roles = {"eeg": choice.eeg, "eog": choice.eog, "roc": choice.roc,
                      "emg": choice.emg}
             p: EegParticipant | HeartParticipant = EegParticipant(
-                self.grid, channels, fs, roles, self.max_missing, self.context)
+                self.grid, channels, fs, roles, self.max_missing, self.context, self.lag)
         elif kind == "heart":
             lower = [c.lower() for c in channels]
-            st = stream or ("rr" if "rr" in lower else "hr" if "hr" in lower else None)
-            if st not in ("rr", "hr"):
-                raise ValueError(f"participant {name!r}: heart bands are staged from 'rr' or "
-                                 f"'hr' streams; got channels {channels} and stream {stream!r}")
-            p = HeartParticipant(self.grid, st, self.max_missing)
+            st = stream or ("rr" if "rr" in lower else "hr" if "hr" in lower
+                            else "ecg" if fs is not None else None)
+            if st not in ("rr", "hr", "ecg"):
+                raise ValueError(f"participant {name!r}: heart bands are staged from 'rr', "
+                                 f"'hr' or 'ecg' streams; got channels {channels} and stream "
+                                 f"{stream!r}")
+            p = HeartParticipant(self.grid, st, self.max_missing, fs=fs, lag=self.lag)
         else:
             raise ValueError(f"participant {name!r}: kind must be 'eeg' or 'heart'; got {kind!r}")
         self._slots[name] = _Slot(name, p, Hysteresis(1, self.p_on, self.p_off))
@@ -334,6 +349,7 @@ class LiveEngine:
                 "p_rem": None if o is None or not o.scored else o.p_rem,
                 "rem": s.in_rem,
                 "quality": None if o is None else round(1.0 - o.missing, 4),
+                "missing": None if o is None else round(o.missing, 4),
                 "gaps": s.gaps,
                 "n_epochs": s.n_epochs,
                 "n_scored": s.n_scored,
@@ -349,7 +365,9 @@ class LiveEngine:
         Returns
         -------
         dict
-            Summary: per participant counts, the group windows, the files written.
+            Summary: per participant counts, the group windows, the files written, and
+            ``final_events`` (the events this call produced, as dicts; they also go to
+            ``on_events``).
         """
         if self.closed:
             raise ValueError("the live engine is already closed")
@@ -373,6 +391,8 @@ class LiveEngine:
                     "latency_p50_s": _q(s.latencies, 0.5), "latency_p99_s": _q(s.latencies, 0.99)}
                 for n, s in self._slots.items()},
             "group_windows": [] if self._group is None else self._group.window_dicts(),
+            # the events of close() itself (last epochs, a window still open), as dicts
+            "final_events": [asdict(e) for e in events],
         }
         if self.recorder is not None:
             summary["files"] = self.recorder.close(summary)
@@ -387,8 +407,6 @@ class LiveEngine:
             self.on_events(events)
         if self.recorder is None:
             return
-        import json
-
         for e in events:
             self.recorder.events.append({"kind": e.kind, "participant": e.participant,
                                          "epoch": e.epoch, "host_time": e.host_time,

@@ -166,9 +166,17 @@ class HeartLiveStager:
             a = (self._alpha @ self._trans) * p
             a /= a.sum()
         self._alpha = a
-        stage = int(np.argmax(a))
-        probs = a
+        return StepResult(int(np.argmax(a)), a, scored, likelihood=p)
+
+    @property
+    def transitions(self) -> np.ndarray:
+        """Transition matrix of the sticky forward filter."""
+        return self._trans
+
+    def finalise(self, posterior: np.ndarray) -> tuple[int, np.ndarray]:
+        """Stage code (argmax of the posterior) and the calibrated probabilities."""
+        probs = posterior
         if self.calibration:
             # as predict_night: a temperature only (it does not move the argmax)
-            probs = apply_calibration(a[None, :], self.calibration["temperature"])[0]
-        return StepResult(stage, probs, scored)
+            probs = apply_calibration(posterior[None, :], self.calibration["temperature"])[0]
+        return int(np.argmax(posterior)), probs

@@ -11,6 +11,7 @@ epoch order. Epochs before the band's first sample are *absent* (no outcome).
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -20,9 +21,15 @@ from dreamband.errors import ChannelNotFoundError
 from dreamband.live.eeg import EEG_CLASSES, EegLiveStager
 from dreamband.live.epocher import Epoch, EpochGrid, RegularEpocher
 from dreamband.live.heart import HEART_CLASSES, HeartLiveStager
+from dreamband.live.rpeaks import StreamingRPeaks
+from dreamband.live.smoothing import FixedLag
 from firmware_bridge.types import SampleBlock
 
 __all__ = ["EegParticipant", "HeartParticipant", "Outcome"]
+
+logger = logging.getLogger(__name__)
+
+_ECG_DELAY = 0.5  # s: an R peak is confirmed this long after it (filters + end of the QRS)
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,8 @@ class EegParticipant:
     scheme = "aasm"
 
     def __init__(self, grid: EpochGrid, channels: tuple[str, ...], fs: float,
-                 roles: dict[str, str], max_missing: float = 0.2, context: int = 12) -> None:
+                 roles: dict[str, str], max_missing: float = 0.2, context: int = 12,
+                 lag: int = 0) -> None:
         self.grid = grid
         self.channels = tuple(channels)
         self.fs = float(fs)
@@ -94,9 +102,11 @@ class EegParticipant:
         self.order = tuple(self.roles)
         self.epocher = RegularEpocher(grid, fs, len(self.order), max_missing)
         self.stager = EegLiveStager(fs, self.order, grid.epoch_length, context=context)
+        self.lagger = FixedLag(self.stager.transitions, lag)
         self.streams = ("eeg",)
         self._rows: dict[tuple[str, ...], np.ndarray] = {}
-        self.next_epoch = 0          # first epoch not yet decided (absent before the band)
+        self.next_epoch = 0          # first epoch not yet announced (absent before the band)
+        self._computed = 0           # first epoch not yet staged
         self.last_time = -math.inf
         self.dropped_before_origin = 0
 
@@ -127,42 +137,54 @@ class EegParticipant:
     def flush(self, now: float, grace: float) -> list[Outcome]:
         """Close the epochs that ended before ``now - grace`` (a silent band)."""
         if self.epocher._current is None:  # never heard from: absent so far
-            self.next_epoch = max(self.next_epoch,
-                                  int(self.grid.index(now - grace)))
+            self._computed = self.next_epoch = max(self.next_epoch,
+                                                   int(self.grid.index(now - grace)))
             return []
         return self._decide(self.epocher.flush(now, grace))
 
     def finish(self) -> list[Outcome]:
-        """End of the session: close the epoch in progress if its last sample arrived."""
-        if self.epocher._current is None:
-            return []
-        return self._decide(self.epocher.flush(self.last_time + 1.5 / self.fs))
+        """End of the session: close the epoch in progress if its last sample arrived, and
+        announce the epochs still held back by the lag."""
+        out = []
+        if self.epocher._current is not None:
+            out = self._decide(self.epocher.flush(self.last_time + 1.5 / self.fs))
+        return out + _announce(self, self.lagger.flush())
 
     def _decide(self, epochs: list[Epoch]) -> list[Outcome]:
         out = []
         for ep in epochs:
-            if ep.index < max(self.next_epoch, 0):
+            if ep.index < max(self._computed, 0):
                 continue  # already given up on as absent (the band came back late)
-            data = None if ep.data is None else dict(zip(self.order, ep.data))
-            res = self.stager.step(data)
-            probs = res.probabilities if res.scored else np.full(len(self.classes), np.nan)
-            out.append(Outcome(ep.index, ep.start, res.scored, res.stage if res.scored else -1,
-                               probs, float(probs[-1]), ep.missing, ep.last_sample_time))
-            self.next_epoch = ep.index + 1
+            data = None
+            if ep.data is not None and np.isfinite(ep.data).all():
+                data = dict(zip(self.order, ep.data))
+            elif ep.data is not None:
+                logger.warning("epoch %d: non-finite samples; left unscored", ep.index)
+            try:
+                res = self.stager.step(data)
+            except ValueError as exc:  # a bad epoch must not end a live session
+                logger.warning("epoch %d: cannot be staged (%s); left unscored", ep.index, exc)
+                res = self.stager.step(None)
+            self._computed = ep.index + 1
+            meta = (ep.index, ep.start, res.scored, ep.missing, ep.last_sample_time)
+            out += _announce(self, self.lagger.push(res.probabilities, res.likelihood, meta))
         return out
 
 
 class HeartParticipant:
-    """Heart band participant (RR intervals in s, or heart rate in bpm).
+    """Heart band participant (RR intervals in s, heart rate in bpm, or an ECG).
 
     Parameters
     ----------
     grid : EpochGrid
         Session grid (30-s epochs: the heart models are trained on them).
-    stream : {"rr", "hr"}
-        Which stream of the band is staged.
+    stream : {"rr", "hr", "ecg"}
+        Which stream of the band is staged; an ECG goes through a streaming R-peak
+        detector and is staged from its RR intervals.
     max_missing : float
         Largest missing fraction of a scored epoch.
+    fs : float, optional
+        ECG sampling rate (Hz), required for ``"ecg"``.
     """
 
     kind = "heart"
@@ -170,14 +192,24 @@ class HeartParticipant:
     scheme = "wearable"
 
     def __init__(self, grid: EpochGrid, stream: str = "rr", max_missing: float = 0.2,
-                 model_dir=None) -> None:
+                 model_dir=None, fs: float | None = None, lag: int = 0) -> None:
         if abs(grid.epoch_length - 30.0) > 1e-9:
             raise ValueError(f"heart staging needs 30-s epochs; grid has {grid.epoch_length} s")
         self.grid = grid
         self.max_missing = float(max_missing)
-        self.stager = HeartLiveStager(stream, grid.origin, model_dir)
+        self.detector = None
+        if stream == "ecg":
+            if fs is None:
+                raise ValueError("an ECG heart stream needs its sampling rate fs (Hz)")
+            self.detector = StreamingRPeaks(fs)
+            self._counts: dict[int, int] = {}
+            self._last_beat: float | None = None
+        self.stager = HeartLiveStager("rr" if stream == "ecg" else stream, grid.origin,
+                                      model_dir)
+        self.lagger = FixedLag(self.stager.transitions, lag)
         self.streams = (stream,)
-        self.next_epoch = 0
+        self.next_epoch = 0          # first epoch not yet announced
+        self._computed = 0           # first epoch not yet staged
         self.started = False
         self.last_time = -math.inf
 
@@ -189,37 +221,76 @@ class HeartParticipant:
         t, v = t[keep], v[keep]
         if t.size == 0:
             return []
+        if self.detector is not None:
+            return self._push_ecg(v, t)
         if not self.started:
             first = t[0] - (v[0] if self.stager.kind == "rr" and np.isfinite(v[0]) else 0.0)
-            self.next_epoch = max(self.next_epoch, int(self.grid.index(max(first,
-                                                                           self.grid.origin))))
+            self._computed = self.next_epoch = max(
+                self.next_epoch, int(self.grid.index(max(first, self.grid.origin))))
             self.started = True
         self.stager.add(t, v)
         self.last_time = max(self.last_time, float(t[-1]))
         return self._until(self.last_time)
 
+    def _push_ecg(self, v: np.ndarray, t: np.ndarray) -> list[Outcome]:
+        if not self.started:
+            self._computed = self.next_epoch = max(self.next_epoch,
+                                                   int(self.grid.index(t[0])))
+            self.started = True
+        idx, n = np.unique(self.grid.index(t), return_counts=True)
+        for j, c in zip(idx.tolist(), n.tolist()):
+            self._counts[j] = self._counts.get(j, 0) + c
+        beats = self.detector.push(v, t)
+        if beats.size:
+            prev = [] if self._last_beat is None else [self._last_beat]
+            allb = np.concatenate([prev, beats])
+            self.stager.add(allb[1:], np.diff(allb))
+            self._last_beat = float(beats[-1])
+        self.last_time = max(self.last_time, float(t[-1]))
+        return self._until(self.last_time - _ECG_DELAY)
+
     def flush(self, now: float, grace: float) -> list[Outcome]:
         """Close the epochs that ended before ``now - grace``."""
         if not self.started:
-            self.next_epoch = max(self.next_epoch, int(self.grid.index(now - grace)))
+            self._computed = self.next_epoch = max(self.next_epoch,
+                                                   int(self.grid.index(now - grace)))
             return []
         return self._until(now - grace)
 
     def finish(self) -> list[Outcome]:
-        """End of the session: close the epochs covered by the samples received."""
-        return self._until(self.last_time) if self.started else []
+        """End of the session: close the epochs covered by the samples received, and
+        announce the epochs still held back by the lag."""
+        out = self._until(self.last_time) if self.started else []
+        return out + _announce(self, self.lagger.flush())
 
     def _until(self, t: float) -> list[Outcome]:
         out = []
         L = self.grid.epoch_length
-        while self.grid.start(self.next_epoch + 1) <= t:
-            j = self.next_epoch
+        while self.grid.start(self._computed + 1) <= t:
+            j = self._computed
             s = self.grid.start(j)
-            missing = 1.0 - self.stager.coverage(s, s + L)
+            if self.detector is not None:
+                got = self._counts.pop(j, 0)
+                missing = max(0.0, 1.0 - got / (self.detector.fs * L))
+            else:
+                missing = 1.0 - self.stager.coverage(s, s + L)
             scored = missing <= self.max_missing
             res = self.stager.step(j, scored)
-            probs = res.probabilities if scored else np.full(3, np.nan)
-            out.append(Outcome(j, s, scored, res.stage if scored else -1, probs,
-                               float(probs[-1]), missing, self.last_time))
-            self.next_epoch = j + 1
+            self._computed = j + 1
+            meta = (j, s, scored, missing, self.last_time)
+            out += _announce(self, self.lagger.push(res.probabilities, res.likelihood, meta))
         return out
+
+
+def _announce(p: EegParticipant | HeartParticipant,
+              ready: list[tuple[tuple, np.ndarray]]) -> list[Outcome]:
+    """Outcomes of the epochs released by the lag buffer (in epoch order)."""
+    out = []
+    for (j, onset, scored, missing, last), post in ready:
+        if scored:
+            stage, probs = p.stager.finalise(post)
+        else:
+            stage, probs = -1, np.full(len(p.classes), np.nan)
+        out.append(Outcome(j, onset, scored, stage, probs, float(probs[-1]), missing, last))
+        p.next_epoch = j + 1
+    return out

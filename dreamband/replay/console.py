@@ -24,14 +24,23 @@ def summary_lines(result: ReplayResult) -> list[str]:
     lines = [f"replayed {format_clock(result.replay_s)} of night in {result.wall_s:.1f} s wall "
              f"({result.x_real_time:,.0f}x real time, speed {result.speed}), "
              f"{len(result.participants)} participants"]
+    per = result.engine_summary.get("participants") or {}
     for st in result.participants:
         ev = st.events
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(st.gap_reasons.items()))
+        scored = (per.get(st.name) or {}).get("n_scored", len(st.stages))
         lines.append(
             f"  {st.name:<16} {'SIM ' if st.simulated else 'REAL'} {st.kind:<5} "
-            f"stages {ev.get('stage', 0):>4}  REM periods {ev.get('rem_start', 0):>2}  "
+            f"epochs scored {scored:>4}/{ev.get('stage', 0):<4}  "
+            f"REM periods {ev.get('rem_start', 0):>2}  "
             f"gaps {st.gaps}{f' ({reasons})' if reasons else ''}  drops {st.drops}  "
             f"lost packets {st.lost_packets}")
+    for st in result.participants:
+        if st.agreement and st.agreement["n"] >= 20:  # fewer epochs say nothing
+            a = st.agreement
+            lines.append(f"  {st.name}: live vs expert stages (REAL recording, wake/NREM/REM): "
+                         f"kappa {a['kappa']:.2f}, accuracy {a['accuracy']:.2f} over "
+                         f"{a['n']} epochs")
     windows = result.engine_summary.get("group_windows") or []
     lines.append(f"group REM windows: {len(windows)}")
     for w in windows[:8]:

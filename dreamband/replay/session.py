@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from dreamband.replay.agreement import live_vs_expert
 from dreamband.replay.impair import Impairments
 from dreamband.replay.sources import MUSE_FS, ReplaySource
 from firmware_bridge import Band, Gap, SampleBlock, make_timebase
@@ -100,12 +101,31 @@ class ParticipantStats:
     lost_packets: int = 0
     reconnects: int = 0
     events: dict[str, int] = field(default_factory=dict)
+    stages: dict[int, str] = field(default_factory=dict, repr=False)
+    agreement: dict[str, float] | None = None
     done: bool = False
 
 
 @dataclass
 class ReplayResult:
-    """Outcome of a replay."""
+    """Outcome of a replay.
+
+    Attributes
+    ----------
+    participants : list of ParticipantStats
+        Per band: what was delivered, gaps by reason, drops, events, agreement (REAL only).
+    replay_s, wall_s : float
+        Replayed session time and the wall time it took (s).
+    speed : float or "max"
+        Requested speed.
+    latencies : numpy.ndarray
+        Engine processing time per decided epoch (s).
+    engine_summary : dict
+        What :meth:`LiveEngine.close` returned (per participant counts, group windows,
+        files).
+    session_dir : Path or None
+        The session folder.
+    """
 
     participants: list[ParticipantStats]
     replay_s: float
@@ -229,8 +249,10 @@ async def replay(sources: Sequence[ReplaySource], *, options: ReplayOptions | No
             st = by_name.get(ev.participant)
             if st is not None:
                 st.events[ev.kind] = st.events.get(ev.kind, 0) + 1
-            if ev.kind == "stage" and ev.latency_s is not None:
+            if ev.kind == "stage":
                 latencies.append(float(ev.latency_s))
+                if st is not None and ev.data.get("scored"):
+                    st.stages[ev.epoch] = str(ev.data.get("stage"))
             elif ev.kind.startswith("group"):
                 group_events[ev.kind] = group_events.get(ev.kind, 0) + 1
 
@@ -242,6 +264,9 @@ async def replay(sources: Sequence[ReplaySource], *, options: ReplayOptions | No
         dev = world.add_band(src.profile, source=src.make_signal(opts.start_s),
                              link=impair.link(src.name, opts.seed + i), name=src.name)
         devices[src.name] = dev
+        if src.profile == "muse":  # the engine stages EEG only: spare the accelerometer stream
+            per = dev.peripheral
+            per.emitters = [em for em in per.emitters if em is not getattr(per, "acc", None)]
         band = Band(dev.address, profile=src.profile, backend=VirtualBleakClient,
                     backend_kwargs={"world": world}, timebase=tb, seed=opts.seed + i,
                     backoff=(0.5, 5.0), battery_interval=600.0)
@@ -287,6 +312,7 @@ async def replay(sources: Sequence[ReplaySource], *, options: ReplayOptions | No
                 st.reconnects = bands[st.name].status.reconnects
         on_update({"snapshot": engine.snapshot(), "stats": stats, "sources": sources,
                    "replay_s": max(0.0, min(tb.now(), end) - t0), "total_s": end - t0,
+                   "start_s": opts.start_s, "align": opts.align,
                    "wall_s": now_wall - wall0, "speed": opts.speed, "final": final})
 
     async def ticker(done: asyncio.Event) -> None:
@@ -314,6 +340,10 @@ async def replay(sources: Sequence[ReplaySource], *, options: ReplayOptions | No
     update(final=True)
     summary = engine.close() or {}
     summary.setdefault("group_events", group_events)
+    for src, st in zip(sources, stats, strict=True):
+        if src.truth is not None and not src.simulated:  # never on simulated signals
+            st.agreement = live_vs_expert(st.stages, src.truth, opts.start_s - st.delay_s,
+                                          src.truth_offset_s, opts.epoch_length)
     wall = time.perf_counter() - wall0
     result = ReplayResult(stats, end - t0, wall, opts.speed, np.asarray(latencies), summary,
                           session_dir)
@@ -332,12 +362,13 @@ def _write_manifest(folder: Path, sources: Sequence[ReplaySource], opts: ReplayO
                         "bands": [[p, v] for p, v in impair.bands]},
         "replay_s": result.replay_s, "wall_s": result.wall_s,
         "x_real_time": result.x_real_time,
-        "stage_latency_s": _quantiles(result.latencies),
+        "engine_processing_per_epoch_s": _quantiles(result.latencies),
         "participants": [
             {"name": s.name, "source": s.spec, "label": s.label, "simulated": s.simulated,
              "kind": s.kind, "profile": s.profile, "channels": s.mapping,
              "lights_off": s.lights_off, **{k: v for k, v in vars(st).items()
-                                            if k not in ("name", "label", "kind", "simulated")}}
+                                            if k not in ("name", "label", "kind", "simulated",
+                                                         "stages")}}
             for s, st in zip(sources, result.participants, strict=True)
         ],
         "engine_summary": result.engine_summary,

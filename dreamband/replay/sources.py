@@ -70,7 +70,9 @@ class ReplaySource:
     channels : tuple of str
         Band channels; ``eeg``/``eog`` name the band channel carrying EEG / EOG.
     truth : Hypnogram or None
-        Expert hypnogram from lights-off, when the source has one.
+        Expert hypnogram, when the source has one.
+    truth_offset_s : float
+        Source time (s after lights-off) of the expert hypnogram's first epoch.
     mapping : dict
         Band channel -> source channel (EEG bands).
     """
@@ -89,6 +91,7 @@ class ReplaySource:
     eog: str | None = None
     emg: str | None = None
     truth: Hypnogram | None = None
+    truth_offset_s: float = 0.0
     mapping: dict[str, str] = field(default_factory=dict)
 
 
@@ -97,14 +100,20 @@ def _clock(start: datetime | None, offset_s: float) -> datetime | None:
 
 
 # ----------------------------------------------------------------------------- EEG
-def sleeper_source(hyp: Hypnogram, name: str, spec: str, seed: int, label: str) -> ReplaySource:
+def sleeper_source(hyp: Hypnogram, name: str, spec: str, seed: int, label: str,
+                   montage: str = "psg") -> ReplaySource:
     """A Muse band playing a virtual sleeper that follows ``hyp`` (time 0 = its first epoch).
 
-    For plumbing, replay and demos — never an accuracy figure.
+    For plumbing, replay and demos — never an accuracy figure. ``montage="psg"`` (default)
+    simulates the Sleep-EDF channels (Fpz-Cz, Pz-Oz, horizontal EOG, submental EMG) at the
+    band's 256 Hz and carries them in the band's four slots (TP9, AF7, AF8, TP10), as a real
+    Sleep-EDF PSG is replayed; ``montage="muse"`` simulates the Muse's own electrodes.
     """
     from dreamband.sim import SIMULATED_NOTE, VirtualSleeper
 
-    sleeper = VirtualSleeper(hyp, channels="muse", seed=seed, participant=name)
+    if montage not in ("psg", "muse"):
+        raise ValueError(f"montage must be 'psg' or 'muse'; got {montage!r}")
+    sleeper = VirtualSleeper(hyp, channels=montage, fs=MUSE_FS, seed=seed, participant=name)
     fs = sleeper.fs
 
     def render(lo: int, hi: int) -> np.ndarray:
@@ -116,9 +125,13 @@ def sleeper_source(hyp: Hypnogram, name: str, spec: str, seed: int, label: str) 
                              block=int(30 * fs), offset=round(skip_s * fs))
 
     logger.info("%s: %s (%s)", name, label, SIMULATED_NOTE)
+    mapping = dict(zip(MUSE_CHANNELS, sleeper.channels, strict=True))
+    roles: dict[str, str | None] = {"eeg": None, "eog": None, "emg": None}
+    if montage == "psg":
+        roles = {"eeg": "TP9", "eog": "AF8", "emg": "TP10"}
     return ReplaySource(name, spec, "eeg", "muse", f"{label} — SIMULATED (virtual sleeper)", True,
                         sleeper.duration, hyp.start_time, make, MUSE_CHANNELS, truth=hyp,
-                        mapping={c: c for c in MUSE_CHANNELS})
+                        mapping=mapping, **roles)
 
 
 def _recording_source(path: Path, name: str, spec: str, hyp: Hypnogram | None) -> ReplaySource:
@@ -158,10 +171,12 @@ def _recording_source(path: Path, name: str, spec: str, hyp: Hypnogram | None) -
         return ChunkedSource(render, 4, n_out, block=int(30 * MUSE_FS),
                              offset=round(skip_s * MUSE_FS))
 
+    simulated = "virtual-sleeper" in info.recording.lower()  # written by dreamband.sim
+    kind = "SIMULATED (an EDF written by the virtual sleeper)" if simulated else "REAL recording"
     eog = next((b for b, s in mapping.items() if "EOG" in s.upper()), None)
     emg = next((b for b, s in mapping.items() if "EMG" in s.upper()), None)
-    label = f"{path.name} ({', '.join(c.name for c in rec_ch)} @ {fs:g} Hz) — REAL recording"
-    return ReplaySource(name, spec, "eeg", "muse", label, False, data.shape[1] / fs,
+    label = f"{path.name} ({', '.join(c.name for c in rec_ch)} @ {fs:g} Hz) — {kind}"
+    return ReplaySource(name, spec, "eeg", "muse", label, simulated, data.shape[1] / fs,
                         _clock(rec.start_time, start_s), make, MUSE_CHANNELS, eeg="TP9",
                         eog=eog or "none", emg=emg or "none", truth=hyp, mapping=mapping)
 
@@ -173,8 +188,7 @@ def _beats_source(times: np.ndarray, start: datetime | None, name: str, spec: st
     duration = float(times[-1]) if times.size else 0.0
 
     def make(skip_s: float) -> BeatSource:
-        # beat at night time t is sent at band time t - skip_s (+1 s: the band's first
-        # measurement completes one second after power-on)
+        # the beat at source time t falls at band time t - skip_s (0 = band power-on)
         return BeatSource(times - skip_s)
 
     return ReplaySource(name, spec, "heart", "heart_rate", label, False, duration, start, make,
@@ -191,7 +205,9 @@ def _slpdb_source(path: Path, name: str, spec: str) -> ReplaySource:
         truth = None
     rec = Path(path).name.split(".")[0]
     label = f"slpdb {rec}: {beats.times.size} real R-peaks (PhysioNet beat annotations) — REAL"
-    return _beats_source(beats.times, beats.start_time, name, spec, label, truth)
+    src = _beats_source(beats.times, beats.start_time, name, spec, label, truth)
+    src.truth_offset_s = truth.offset if truth is not None else 0.0
+    return src
 
 
 # ----------------------------------------------------------------------------- resolve
@@ -262,17 +278,13 @@ def _file(path: Path, name: str, spec: str, seed: int) -> ReplaySource:
                              f"{path.name}: real beats — REAL", None)
     if suffix in (".edf", ".bdf"):
         from dreamband.io.edf_header import read_edf_info
-        from dreamband.io.sleepedf import find_hypnogram, is_sleepedf_hypnogram
+        from dreamband.io.sleepedf import is_sleepedf_hypnogram, read_sleepedf_night
 
         info = read_edf_info(path)
         if not info.channels or is_sleepedf_hypnogram(path):
             return _virtual(str(path), name, spec, seed)
-        hyp = None
-        try:
-            from dreamband.io.sleepedf import read_sleepedf_night
-
+        try:  # a Sleep-EDF PSG with its hypnogram next to it: replay the in-bed window
             _, hyp = read_sleepedf_night(path, channels=list(_PSG_ORDER))
-            find_hypnogram(path)
         except (InputFileError, OSError, KeyError, ValueError):
             hyp = None
         return _recording_source(path, name, spec, hyp)

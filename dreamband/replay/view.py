@@ -114,9 +114,12 @@ def _forecast_text(fc: Mapping[str, Any]) -> str:
 def render_state(state: Mapping[str, Any]) -> Group:
     """A rich renderable of a replay state."""
     snapshot = state.get("snapshot") or {}
+    start = float(state.get("start_s", 0.0))
+    ref = "lights-off" if state.get("align", "lights-off") == "lights-off" else "first lights-off"
     head = Text.assemble(
-        ("dreamband replay ", "bold"),
-        f"night {format_clock(state['replay_s'])} / {format_clock(state['total_s'])}  ",
+        ("dreamband replay  ", "bold"),
+        f"{ref} + {format_clock(start + state['replay_s'])}  "
+        f"(replayed {format_clock(state['replay_s'])} of {format_clock(state['total_s'])})  ",
         f"wall {state['wall_s']:.0f} s  ",
         (f"{state['replay_s'] / max(state['wall_s'], 1e-9):,.0f}× real time", "green"),
         f"  (speed {state['speed']})",
@@ -137,15 +140,21 @@ def render_state(state: Mapping[str, Any]) -> Group:
                       str(snap.get("n_epochs", "-")),
                       _num(None if lat is None else float(lat) * 1000, ".0f"))
     group = Text("\n".join(_group_lines(snapshot)))
-    return Group(head, table, Panel(group, expand=False, border_style="magenta"))
+    legend = Text("SIM = virtual sleeper driven by a real (or generated) hypnogram: plumbing and "
+                  "demo only, never an accuracy figure", style="dim")
+    parts = [head, table, Panel(group, expand=False, border_style="magenta")]
+    if any(st.simulated for st in state["stats"]):
+        parts.append(legend)
+    return Group(*parts)
 
 
 def plain_line(state: Mapping[str, Any]) -> str:
     """One progress line for non-interactive output."""
     snapshot = state.get("snapshot") or {}
     rate = state["replay_s"] / max(state["wall_s"], 1e-9)
-    parts = [f"[night {format_clock(state['replay_s'])}/{format_clock(state['total_s'])} "
-             f"{rate:,.0f}x]"]
+    night = float(state.get("start_s", 0.0)) + state["replay_s"]
+    parts = [f"[lights-off+{format_clock(night)} replayed {format_clock(state['replay_s'])}/"
+             f"{format_clock(state['total_s'])} {rate:,.0f}x]"]
     for st in state["stats"]:
         snap = participant_snapshot(snapshot, st.name)
         p_rem, quality = _num(snap.get("p_rem"), ".2f"), _num(snap.get("quality"), ".2f")

@@ -40,21 +40,27 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float, axis: int = -1) -> np.n
     return signal.resample_poly(x, frac.numerator, frac.denominator, axis=axis)
 
 
-def decimate_mean(x: np.ndarray, factor: int) -> np.ndarray:
+def decimate_mean(x: np.ndarray, factor: int, dtype=None) -> np.ndarray:
     """Downsample by an integer factor, averaging each block of ``factor`` samples.
 
     The block mean is a boxcar anti-alias filter (zeros at multiples of the new rate): far
     cheaper than :func:`resample` but with weaker stop-band rejection, which is enough
     before the narrow band-pass filters of the detectors. A trailing partial block is
     dropped. Causal: each output depends only on its own block.
+
+    ``dtype`` (e.g. ``numpy.float32``) sets the output type; the conversion happens in the
+    same pass as the sums (no full-rate copy).
     """
     x = np.asarray(x)
     if factor <= 1:
-        return x
+        return x if dtype is None else x.astype(dtype, copy=False)
     k = x.shape[-1] // factor
     end = k * factor
-    out = np.add(x[..., 0:end:factor], x[..., 1:end:factor])
+    # sums in the input's precision, rounded once into the output (an output-only cast
+    # is much cheaper than casting the inputs)
+    out = np.empty((*x.shape[:-1], k), dtype=x.dtype if dtype is None else dtype)
+    np.add(x[..., 0:end:factor], x[..., 1:end:factor], out=out, casting="same_kind")
     for i in range(2, factor):  # strided sums: one pass over the data in all
-        out += x[..., i:end:factor]
+        np.add(out, x[..., i:end:factor], out=out, casting="same_kind")
     out *= np.asarray(1.0 / factor, dtype=out.dtype)
     return out

@@ -42,16 +42,19 @@ def explain_table(ev: Evidence, res: RulesResult) -> dict[str, list]:
         ``lik_<stage>`` (rule likelihoods before smoothing), every rule in
         :data:`RULE_NAMES` and the evidence in :data:`EXPLAIN_EVIDENCE`.
     """
-    stages = res.probabilities.argmax(axis=1)
+    stages = res.probabilities.argmax(axis=1).tolist()
     out: dict[str, list] = {"epoch": list(range(ev.n_epochs))}
-    out["stage"] = [FIVE_CLASS[s].label for s in stages]
-    reasons = []
-    for i, s in enumerate(stages):
-        parts = [f"{r}={res.predicates[i, RULE_NAMES.index(r)]:.2f}" for r in _REASON[int(s)]]
-        if ev.bad[i]:
-            parts.append("bad signal")
-        reasons.append(" ".join(parts))
-    out["reason"] = reasons
+    labels = [s.label for s in FIVE_CLASS]
+    out["stage"] = [labels[s] for s in stages]
+    # one format string per stage, filled from plain Python floats (no numpy scalars)
+    cols = {s: [RULE_NAMES.index(r) for r in rules] for s, rules in _REASON.items()}
+    fmt = {s: " ".join(f"{r}={{:.2f}}" for r in rules) for s, rules in _REASON.items()}
+    pred = res.predicates.tolist()
+    bad = np.asarray(ev.bad, dtype=bool).tolist()
+    out["reason"] = [
+        fmt[s].format(*[row[j] for j in cols[s]]) + (" bad signal" if b else "")
+        for s, row, b in zip(stages, pred, bad, strict=True)
+    ]
     for j, s in enumerate(FIVE_CLASS):
         out[f"lik_{s.label}"] = np.round(res.likelihoods[:, j], 4).tolist()
     for j, r in enumerate(RULE_NAMES):

@@ -25,7 +25,7 @@ from dreamband.features.heart import EPOCH
 from dreamband.features.heart_context import feature_names, heart_features
 from dreamband.heart.grid import HeartSeries, prepare_beats, prepare_hr
 from dreamband.staging.heart_model import CLASS_NAMES, STAY, predict_night
-from dreamband.staging.heart_train import KIND, model_filename
+from dreamband.staging.heart_train import KIND, model_filename, variant_name
 
 __all__ = ["load_heart_model", "stage_heart", "stage_heart_file"]
 
@@ -33,16 +33,17 @@ logger = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=8)
-def _load(path: str, kind: str, live: bool) -> tuple[Any, dict]:
+def _load(path: str, kind: str, live: bool, lag: int = 0) -> tuple[Any, dict]:
     from dreamband.staging.modelfile import load_model
 
-    expect = {"kind": KIND, "input": kind, "variant": "live" if live else "batch",
-              "features": feature_names(live), "classes": list(CLASS_NAMES)}
+    expect = {"kind": KIND, "input": kind, "variant": variant_name(live, lag),
+              "features": feature_names(live, lag), "classes": list(CLASS_NAMES)}
     return load_model(path, expect=expect)
 
 
 def load_heart_model(
-    kind: str = "rr", live: bool = False, model_dir: str | os.PathLike | None = None
+    kind: str = "rr", live: bool = False, model_dir: str | os.PathLike | None = None,
+    lag: int = 0,
 ) -> tuple[Any, dict]:
     """Load a shipped (or trained) heart model and its sidecar.
 
@@ -54,6 +55,9 @@ def load_heart_model(
         Causal variant.
     model_dir : path, optional
         Folder of the models (default: the shipped models).
+    lag : int
+        With ``live``: the fixed-lag model of that decision delay in epochs (shipped:
+        :data:`dreamband.staging.heart_train.LAGS`).
 
     Raises
     ------
@@ -63,7 +67,8 @@ def load_heart_model(
     from dreamband.paths import models_dir
 
     folder = Path(model_dir) if model_dir is not None else models_dir()
-    return _load(str(folder / model_filename("slpdb", kind, live)), kind, live)
+    lag = int(lag) if live else 0
+    return _load(str(folder / model_filename("slpdb", kind, live, lag)), kind, live, lag)
 
 
 def _series(beats_or_hr: Any) -> tuple[HeartSeries, float, Any, str, str]:
@@ -98,6 +103,7 @@ def stage_heart(
     n_epochs: int | None = None,
     offset: float = 0.0,
     model_dir: str | os.PathLike | None = None,
+    lag: int = 0,
 ) -> Hypnogram:
     """Stage a night (W / NREM / REM) from heart beats or heart-rate samples.
 
@@ -114,7 +120,14 @@ def stage_heart(
     offset : float
         Onset of the first epoch in seconds from the recording start.
     model_dir : path, optional
-        Folder holding ``heart_slpdb_<rr|hr>_<batch|live>.txt`` (default: shipped models).
+        Folder holding ``heart_slpdb_<rr|hr>_<batch|live|live_lag20>.txt`` (default: shipped
+        models).
+    lag : int
+        With ``live``: decisions delayed by ``lag`` epochs (fixed-lag features and
+        smoothing; shipped models exist for :data:`dreamband.staging.heart_train.LAGS`).
+        Epoch ``k`` then depends on samples up to the end of epoch ``k + lag``: in a prefix
+        of a night, the last ``lag`` epochs are provisional and reach their final values
+        once ``lag`` more epochs have arrived. ``0`` (default): strictly causal.
 
     Returns
     -------
@@ -133,10 +146,13 @@ def stage_heart(
     hs, end, start_time, source, participant = _series(beats_or_hr)
     if n_epochs is None:
         n_epochs = max(int(np.ceil((end - offset) / EPOCH)), 0)
-    booster, meta = load_heart_model(hs.kind, live, model_dir)
-    X, _ = heart_features(hs, n_epochs, offset, live=live)
+    if lag < 0:
+        raise ValueError(f"lag must be >= 0 epochs; got {lag}")
+    lag = int(lag) if live else 0
+    booster, meta = load_heart_model(hs.kind, live, model_dir, lag)
+    X, _ = heart_features(hs, n_epochs, offset, live=live, lag=lag)
     stay = float(meta.get("smoothing", {}).get("stay", STAY))
-    stages, probs = predict_night(booster, X, live, stay, meta.get("calibration"))
+    stages, probs = predict_night(booster, X, live, stay, meta.get("calibration"), lag)
     if hs.valid_fraction < 0.8:
         logger.warning("%s: only %.0f%% of samples passed artefact rejection", source,
                        100 * hs.valid_fraction)
@@ -150,7 +166,7 @@ def stage_heart(
         source=f"dreamband heart {meta.get('model_file', '')} {meta.get('dreamband_version', '')}"
         .strip(),
         scheme="wearable",
-        meta={"participant": participant, "input": hs.kind, "live": live,
+        meta={"participant": participant, "input": hs.kind, "live": live, "lag": lag,
               "valid_fraction": hs.valid_fraction, "model": meta.get("model_file", "")},
     )
 

@@ -72,9 +72,11 @@ def slpdb_subject(record: str) -> str:
 
 
 def beats_features(
-    beats: BeatSeries, n_epochs: int, offset: float, live: bool, kind: str = "rr"
+    beats: BeatSeries, n_epochs: int, offset: float, live: bool, kind: str = "rr",
+    lag: int = 0,
 ) -> tuple[np.ndarray, list[str]]:
-    """Features of a beat series, from its RR intervals (``rr``) or as a 1-Hz HR stream (``hr``)."""
+    """Features of a beat series, from its RR intervals (``rr``) or as a 1-Hz HR stream (``hr``);
+    ``lag`` as in :func:`dreamband.features.heart_context.heart_features`."""
     from dreamband.features.heart_context import heart_features
     from dreamband.heart.grid import beats_to_hr, prepare_beats, prepare_hr
 
@@ -85,10 +87,10 @@ def beats_features(
         hs = prepare_hr(t, hr)
     else:
         raise ValueError(f"kind must be one of 'rr', 'hr'; got {kind!r}")
-    return heart_features(hs, n_epochs, offset, live=live)
+    return heart_features(hs, n_epochs, offset, live=live, lag=lag)
 
 
-def _slpdb_nights(folder: Path, live: bool, kind: str) -> list[NightFeatures]:
+def _slpdb_nights(folder: Path, live: bool, kind: str, lag: int = 0) -> list[NightFeatures]:
     from dreamband.io.slpdb import read_slpdb_beats, read_slpdb_stages
 
     headers = sorted(folder.glob("slp*.hea"))
@@ -101,7 +103,7 @@ def _slpdb_nights(folder: Path, live: bool, kind: str) -> list[NightFeatures]:
             continue
         beats = read_slpdb_beats(h)
         hyp = read_slpdb_stages(h).to_wearable()
-        X, names = beats_features(beats, hyp.n_epochs, hyp.offset, live, kind)
+        X, names = beats_features(beats, hyp.n_epochs, hyp.offset, live, kind, lag)
         rec = h.stem
         nights.append(NightFeatures(rec, slpdb_subject(rec), X, hyp.stages.astype(int), names))
     return nights
@@ -124,6 +126,7 @@ def _sleep_accel_nights(folder: Path) -> list[NightFeatures]:
 def load_nights(
     dataset: str, data_dir: str | os.PathLike | None = None, live: bool = False,
     kind: str = "rr",
+    lag: int = 0,
 ) -> list[NightFeatures]:
     """Feature matrices and labels of every night of a heart dataset.
 
@@ -138,6 +141,9 @@ def load_nights(
         Causal features (slpdb only; the sleep-accel study features are fixed).
     kind : {"rr", "hr"}
         slpdb input: beat-to-beat intervals or a 1-Hz HR stream derived from them.
+    lag : int
+        With ``live`` (slpdb): fixed-lag features, epoch ``k`` computed from samples up to
+        the end of epoch ``k + lag`` (:mod:`dreamband.features.heart_lag`).
 
     Returns
     -------
@@ -159,5 +165,5 @@ def load_nights(
     if not folder.is_dir():
         raise InputFileError(folder, f"dataset folder for {dataset!r} not found")
     if dataset == "slpdb":
-        return _slpdb_nights(folder, live, kind)
+        return _slpdb_nights(folder, live, kind, lag)
     return _sleep_accel_nights(folder)

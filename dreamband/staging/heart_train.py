@@ -1,7 +1,8 @@
 """Train the heart stager's shipped models (``dreamband train`` on a heart dataset).
 
-For ``slpdb`` four models are written, one per input kind (``rr``: beat-to-beat intervals,
-``hr``: 1-Hz heart rate) and variant (``batch``: two-sided, ``live``: causal). For
+For ``slpdb`` six models are written, one per input kind (``rr``: beat-to-beat intervals,
+``hr``: 1-Hz heart rate) and variant (``batch``: two-sided, ``live``: causal, ``live-lag20``:
+live with decisions delayed by 20 epochs = 10 min, see :mod:`dreamband.features.heart_lag`). For
 ``sleep-accel`` one model on the Walch 2019 study's own features is written (it documents
 our model family on that dataset; the stager cannot compute those features itself).
 
@@ -30,12 +31,16 @@ from dreamband.staging.heart_model import (
 )
 from dreamband.staging.modelfile import save_model
 
-__all__ = ["KIND", "model_filename", "train_heart"]
+__all__ = ["KIND", "LAGS", "model_filename", "train_heart", "variant_name"]
 
 logger = logging.getLogger(__name__)
 
 #: ``kind`` field of every heart model sidecar.
 KIND = "heart-stager"
+#: Decision delays (epochs) of the shipped fixed-lag live models. 20 epochs (10 min) is the
+#: shortest of 10/20/40 whose slpdb LOSO kappa came within 0.05 of batch (chosen on those
+#: LOSO figures, no nested selection).
+LAGS: tuple[int, ...] = (20,)
 
 _ATTRIBUTION = {
     "slpdb": {
@@ -62,10 +67,17 @@ _ATTRIBUTION = {
 }
 
 
-def model_filename(dataset: str, kind: str, live: bool) -> str:
-    """File name of a heart model: ``heart_<dataset>_<kind>_<batch|live>.txt``."""
+def variant_name(live: bool, lag: int = 0) -> str:
+    """``batch``, ``live`` or ``live-lag<N>`` (a fixed-lag live model)."""
+    if not live:
+        return "batch"
+    return f"live-lag{int(lag)}" if lag > 0 else "live"
+
+
+def model_filename(dataset: str, kind: str, live: bool, lag: int = 0) -> str:
+    """File name of a heart model: ``heart_<dataset>_<kind>_<batch|live|live_lag<N>>.txt``."""
     ds = dataset.replace("-", "_")
-    return f"heart_{ds}_{kind}_{'live' if live else 'batch'}.txt"
+    return f"heart_{ds}_{kind}_{variant_name(live, lag).replace('-', '_')}.txt"
 
 
 def _summary(report: dict) -> dict:
@@ -79,9 +91,11 @@ def _summary(report: dict) -> dict:
     }
 
 
-def _train_one(dataset, data_dir, out: Path, kind: str, live: bool, threads: int) -> Path:
-    nights = load_nights(dataset, data_dir, live=live, kind=kind)
-    preds = loso_predictions(nights, live, threads=threads)
+def _train_one(
+    dataset, data_dir, out: Path, kind: str, live: bool, threads: int, lag: int = 0
+) -> Path:
+    nights = load_nights(dataset, data_dir, live=live, kind=kind, lag=lag)
+    preds = loso_predictions(nights, live, threads=threads, lag=lag)
     rep = report_nights(preds)
     smooth = np.vstack([p.smooth for p in preds])
     y = np.concatenate([p.y for p in preds])
@@ -89,17 +103,20 @@ def _train_one(dataset, data_dir, out: Path, kind: str, live: bool, threads: int
     X = np.vstack([n.X for n in nights])
     yy = np.concatenate([n.y for n in nights])
     booster = fit_booster(X, yy, threads=threads)
-    path = out / model_filename(dataset, kind, live)
+    path = out / model_filename(dataset, kind, live, lag)
+    direction = "forward-backward"
+    if live:
+        direction = f"fixed-lag {lag} epochs" if lag > 0 else "forward"
     sidecar = {
         "kind": KIND,
         "dataset": dataset,
         "input": kind,
-        "variant": "live" if live else "batch",
+        "variant": variant_name(live, lag),
+        "lag_epochs": int(lag) if live else 0,
         "features": nights[0].names,
         "classes": list(CLASS_NAMES),
         "epoch_length": 30.0,
-        "smoothing": {"method": "hmm", "stay": STAY, "direction": "forward" if live
-                      else "forward-backward"},
+        "smoothing": {"method": "hmm", "stay": STAY, "direction": direction},
         "calibration": calibration,
         "decision": "argmax of smoothed probabilities before calibration (balanced classes)",
         "params": {**LGB_PARAMS, "n_trees": N_TREES, "class_weight": "balanced"},
@@ -133,9 +150,9 @@ def train_heart(
     Returns
     -------
     pathlib.Path
-        The main model file: ``heart_slpdb_rr_batch.txt`` for slpdb (the three other
-        variants are written beside it), ``heart_sleep_accel_walch_batch.txt`` for
-        sleep-accel.
+        The main model file: ``heart_slpdb_rr_batch.txt`` for slpdb (the other variants,
+        ``live`` and ``live_lag20`` of both input kinds, are written beside it),
+        ``heart_sleep_accel_walch_batch.txt`` for sleep-accel.
 
     Raises
     ------
@@ -151,6 +168,6 @@ def train_heart(
     if dataset == "sleep-accel":
         return _train_one(dataset, data_dir, folder, "walch", False, threads)
     for kind in ("rr", "hr"):
-        for live in (False, True):
-            _train_one(dataset, data_dir, folder, kind, live, threads)
+        for live, lag in ((False, 0), (True, 0), *((True, n) for n in LAGS)):
+            _train_one(dataset, data_dir, folder, kind, live, threads, lag)
     return folder / model_filename(dataset, "rr", False)

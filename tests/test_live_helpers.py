@@ -1,7 +1,11 @@
-"""Synthetic inputs for the live-engine tests (virtual sleepers: plumbing only, never accuracy)."""
+"""Synthetic inputs shared by the live-engine tests (no tests here).
+
+Virtual sleepers: plumbing only, never accuracy.
+"""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import numpy as np
@@ -35,7 +39,7 @@ def eeg_blocks(sl: VirtualSleeper, origin: float, cuts: np.ndarray | None = None
     n = X.shape[1]
     edges = np.arange(0, n, block) if cuts is None else np.unique(np.r_[0, cuts])
     edges = np.r_[edges[edges < n], n]
-    for i, (a, b) in enumerate(zip(edges[:-1], edges[1:])):
+    for i, (a, b) in enumerate(itertools.pairwise(edges)):
         dt = np.arange(a, b) / sl.fs
         yield SampleBlock(device, "eeg", sl.channels, sl.fs, X[:, a:b], dt, origin + dt, i, a)
 

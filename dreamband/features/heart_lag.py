@@ -1,0 +1,111 @@
+"""Fixed-lag heart features: the batch recipe restricted to samples up to ``lag`` epochs later.
+
+A live session that can wait ``lag`` epochs before deciding on an epoch sees its near future.
+The features of epoch ``k`` here depend only on samples up to the end of epoch ``k + lag``
+(or the end of the recording, whichever comes first), so they are computable ``lag`` epochs
+late in a live session. They span the whole family with one parameter:
+
+* ``lag = 0`` is causal (same information as the live variant);
+* trailing windows are centred as far as the lag allows (``min(centre, lag)`` epochs ahead);
+* levels are z-scored against the night up to epoch ``k + lag`` (expanding statistics);
+* context means reach ``min(10, lag - shift)`` epochs ahead, the HR outlook likewise;
+* once ``lag`` covers the rest of the night this is the batch recipe (the whole-night
+  statistics then come from the unshifted windows, a few edge epochs differ).
+
+Column names are those of the batch variant (:func:`dreamband.features.heart_context.feature_names`
+with ``live=False``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dreamband.features.heart import BASE_FEATURES, base_features
+from dreamband.features.heart_context import (
+    _CENTRE,
+    _CONTEXT,
+    _RAW,
+    _SCALED,
+    _WIDE,
+    _nan_cumsum,
+    _rolling_mean,
+    _shift_ahead,
+)
+from dreamband.heart.grid import HeartSeries
+
+__all__ = ["lag_features"]
+
+_MIN_COUNT = 10  # fewest finite values before a z-score is given (as in the live variant)
+
+
+def _expanding_stats(x: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and SD of each column over epochs ``0..at[k]`` (NaN-aware), per row ``k``."""
+    s1, n = _nan_cumsum(x)
+    s2, _ = _nan_cumsum(x * x)
+    s1, s2, n = s1[at], s2[at], n[at]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / n
+        sd = np.sqrt(np.clip(s2 / n - mean * mean, 0, None))
+    sd = np.where((sd > 1e-9) & (n >= _MIN_COUNT), sd, np.nan)
+    return mean, sd
+
+
+def lag_features(
+    hs: HeartSeries, n_epochs: int, offset: float = 0.0, lag: int = 10
+) -> np.ndarray:
+    """Feature matrix of a night with decisions delayed by ``lag`` epochs.
+
+    Parameters
+    ----------
+    hs : HeartSeries
+        Prepared heart signal.
+    n_epochs : int
+        Number of 30-s epochs.
+    offset : float
+        Onset of epoch 0 in seconds from the recording start.
+    lag : int
+        Epochs of look-ahead (``lag >= 0``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_epochs, n_features)`` in the batch column order, NaN for missing values.
+
+    Raises
+    ------
+    ValueError
+        If ``lag`` is negative.
+    """
+    if lag < 0:
+        raise ValueError(f"lag must be >= 0 epochs; got {lag}")
+    lag = int(lag)
+    unshifted = base_features(hs, n_epochs, offset)
+    col = {k: i for i, k in enumerate(BASE_FEATURES)}
+    centre = {k: min(_CENTRE[k], lag) for k in BASE_FEATURES}
+    base = _shift_ahead(unshifted, np.array([centre[k] for k in BASE_FEATURES]))
+    at = np.clip(np.arange(n_epochs) + lag, 0, max(n_epochs - 1, 0))
+    scaled_cols = [col[k] for k in _SCALED]
+    x = base[:, scaled_cols]
+    mean, sd = _expanding_stats(unshifted[:, scaled_cols], at)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (x - mean) / sd
+        zi = {k: i for i, k in enumerate(_SCALED)}
+        ci = [zi[k] for k in _CONTEXT]
+        xc, mc, sc = x[:, ci], mean[:, ci], sd[:, ci]
+        ctx = np.column_stack([
+            _rolling_mean(xc[:, [j]], _WIDE, max(0, min(_WIDE, lag - centre[k])))[:, 0]
+            for j, k in enumerate(_CONTEXT)
+        ])
+        ctx = (ctx - mc) / sc
+        past = _rolling_mean(xc, _WIDE, 0)
+        prev = np.vstack([np.full((_WIDE + 1, len(ci)), np.nan), past[: -_WIDE - 1]])[:n_epochs]
+        i_hr, i_sdnn = _CONTEXT.index("hr_150"), _CONTEXT.index("sdnn")
+        ahead = max(0, min(_WIDE, lag - centre["hr_150"]))
+        fut = _rolling_mean(xc[:, [i_hr]], 0, ahead)[:, 0]
+        cols = [
+            base[:, [col[k] for k in _RAW]], z, ctx,
+            ((xc[:, i_hr] - prev[:, i_hr]) / sc[:, i_hr])[:, None],
+            ((xc[:, i_sdnn] - prev[:, i_sdnn]) / sc[:, i_sdnn])[:, None],
+            ((fut - past[:, i_hr]) / sc[:, i_hr])[:, None],
+        ]
+    return np.column_stack(cols)
