@@ -4,7 +4,8 @@ The night is 8 h of real EEG built by concatenating the five DREAMS excerpts (re
 100 Hz) over and over; with no data folder, a synthetic 1/f signal of the same length is
 used (timing only: no accuracy is measured here). Staging time excludes file reading;
 peak memory is tracemalloc's peak during one staging call (Python allocations, numpy
-included).
+included). CPU time counts every thread of the process; ``--malloc-tuned`` re-runs the
+script with glibc's malloc keeping freed memory (the same setting for both stagers).
 
     DREAMBAND_DATA=/path/to/data python bench/bench_stage.py [--hours 8] [--repeat 3]
 """
@@ -31,6 +32,8 @@ from dreamband.staging.api import stage
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 FS = 100.0
+MALLOC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+MALLOC_VALUES = (str(256 * 2**20), str(2**30))
 
 
 def build_night(hours: float) -> tuple[np.ndarray, str]:
@@ -73,7 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--hours", type=float, default=8.0)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--malloc-tuned", action="store_true",
+                    help="run both stagers with glibc malloc keeping freed memory "
+                         "(no page faults on reused arrays; same setting for both)")
     args = ap.parse_args(argv)
+    if args.malloc_tuned and MALLOC_ENV[0] not in os.environ:
+        # glibc reads these at start-up: re-run this script with them set
+        env = dict(os.environ, **dict(zip(MALLOC_ENV, MALLOC_VALUES)))
+        argv_ = sys.argv[1:] if argv is None else list(argv)
+        os.execve(sys.executable, [sys.executable, __file__, *argv_], env)
     x, what = build_night(args.hours)
     rows = []
     from dreamband.features.eeg import _threads_allowed
@@ -111,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         f"Night: {args.hours:g} h ({x.size} samples), {what}; best of {args.repeat} runs; "
         f"staging only (no file reading). dreamband evidence: {threads}; "
-        f"{os.cpu_count()} cores, 1-min load average {load} at the end.",
+        f"{os.cpu_count()} cores, 1-min load average {load} at the end. Allocator: "
+        + ("glibc malloc keeping freed memory (" + ", ".join(
+            f"{k}={os.environ[k]}" for k in MALLOC_ENV) + "), the same for both stagers."
+           if MALLOC_ENV[0] in os.environ else "default glibc malloc."),
         "",
         "| stager | wall time (s) | CPU time (s, all threads) | peak memory (MiB, tracemalloc) |",
         "|---|---|---|---|",

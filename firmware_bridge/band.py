@@ -36,6 +36,7 @@ from firmware_bridge.types import DecodeError, Gap, SampleBlock
 __all__ = ["Band", "BandError", "BandStatus"]
 
 logger = logging.getLogger(__name__)
+_MAX_RAW = 2048  # notifications queued before a decode pass, whatever their age
 _ADDRESS = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f-]{36}$")
 
 
@@ -75,7 +76,12 @@ class _StreamState:
         self.spec = spec
         self.tracker = CounterTracker(spec.fs, spec.counter_modulo, tolerance) if spec.fs else None
         self.clock = ClockMapper()
+        self.fs = float(spec.fs) if spec.fs else 0.0
         self.seq = 0
+        self.pending: list[Frame] = []  # frames decoded but not yet put as a block
+        self.p_coef: list[Any] = []  # per pending frame: clock (a, b), or host times
+        self.p_first = -1
+        self.p_seq = 0
         self.last_host: float | None = None
         self.dropped_link = False
 
@@ -105,6 +111,14 @@ class Band:
         Seconds to look for a band given by name.
     battery_interval : float
         Seconds between battery reads.
+    block_s : float
+        Notifications are stamped on arrival and decoded in batches: a batch (and the one
+        block per stream it yields) is closed when its first notification is this many
+        seconds old (host time) — at the next notification, or by a timer while the consumer
+        waits. 0 decodes each notification on arrival. Samples, times and gaps do not
+        depend on it; only how they are cut into blocks, and the added latency (≤ block_s).
+    seed : int, optional
+        Seed of the back-off jitter.
     """
 
     def __init__(self, target: str, *, profile: str | Profile | None = None,
@@ -112,9 +126,12 @@ class Band:
                  backend_kwargs: dict[str, Any] | None = None, timebase: Timebase | None = None,
                  queue_size: int = 4096, reconnect: bool = True,
                  backoff: tuple[float, float] = (0.5, 30.0), scan_timeout: float = 10.0,
-                 battery_interval: float = 60.0, seed: int | None = None) -> None:
+                 battery_interval: float = 60.0, block_s: float = 0.25,
+                 seed: int | None = None) -> None:
         if queue_size < 1:
             raise ValueError(f"queue_size must be >= 1, got {queue_size}")
+        if not block_s >= 0:
+            raise ValueError(f"block_s must be >= 0, got {block_s}")
         self.target = target
         self.profile: Profile | None = get_profile(profile) if isinstance(profile, str) else profile
         self.backend = backend
@@ -128,6 +145,9 @@ class Band:
         self.status = BandStatus()
         self.device_id = target
         self.queue_size = queue_size
+        self.block_s = float(block_s)
+        self._raw: list[tuple[str, bytearray, float]] = []  # (char uuid, bytes, arrival)
+        self._raw_t0 = 0.0
         self._queue: deque[SampleBlock | Gap] = deque()
         self._ready = asyncio.Event()
         self._overflow: list[Gap] = []
@@ -172,6 +192,7 @@ class Band:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError, BleakError):
                 await self._task
+        self._process()
         self._closed = True
         self._ready.set()
 
@@ -194,7 +215,21 @@ class Band:
             if self._closed:
                 raise StopAsyncIteration
             self._ready.clear()
-            await self._ready.wait()
+            if self._raw and self.block_s > 0:
+                await self._wait_or_flush(self._raw_t0 + self.block_s)
+            else:
+                await self._ready.wait()
+
+    async def _wait_or_flush(self, deadline: float) -> None:
+        """Wait for the queue, but decode the pending notifications at ``deadline`` (host
+        time) if nothing came: latency stays bounded when notifications pause."""
+        ready = asyncio.ensure_future(self._ready.wait())
+        timer = asyncio.ensure_future(self.timebase.sleep_until(deadline))
+        await asyncio.wait({ready, timer}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        timer.cancel()
+        if not self._ready.is_set():
+            self._process()
 
     # connection ------------------------------------------------------------------------
     async def _resolve(self) -> None:
@@ -284,6 +319,7 @@ class Band:
             self.profile = match_profile(client.name, uuids)
             if self.profile is None:
                 raise BandError(f"{self.target}: no known profile among services {uuids}")
+        self._process()  # the previous connection's notifications, with its decoder
         prof = self.profile
         if not self._streams:
             for spec in prof.streams:
@@ -316,20 +352,51 @@ class Band:
             await client.disconnect()
 
     def _on_disconnect(self, client: BleakClient) -> None:
+        self._process()
         self._dropped.set()
         self.status.connected = False
 
     # data path -------------------------------------------------------------------------
     def _on_notify(self, char: BleakGATTCharacteristic, data: bytearray) -> None:
+        """bleak's per-notification callback: stamp and queue the raw bytes (cheap); they
+        are decoded in batches of ``block_s`` of host time (see :meth:`_process`)."""
         now = self.timebase.now()
-        try:
-            frames = self._decoder.feed(char.uuid, data)
-        except DecodeError as exc:
-            self.status.decode_errors += 1
-            logger.debug("%s: %s", self.target, exc)
+        raw = self._raw
+        if not raw:
+            self._raw_t0 = now
+            self._ready.set()  # a waiting consumer arms the flush timer of this batch
+        raw.append((char.uuid, data, now))
+        if now - self._raw_t0 >= self.block_s or len(raw) >= _MAX_RAW:
+            self._process()
+
+    def _process(self) -> None:
+        """Decode every queued notification, in arrival order, and emit one block per
+        stream (or more, split at gaps); each notification keeps its own arrival time."""
+        raw = self._raw
+        if not raw or self._decoder is None:
             return
-        for frame in frames:
-            self._handle(frame, now)
+        self._raw = []
+        batch = getattr(self._decoder, "feed_batch", None)
+        if batch is not None:
+            frames, errors = batch([(u, d) for u, d, _ in raw])
+            for exc in errors:
+                self.status.decode_errors += 1
+                logger.debug("%s: %s", self.target, exc)
+            for i, frame in frames:
+                self._handle(frame, raw[i][2])
+        else:
+            for uuid, data, now in raw:
+                try:
+                    got = self._decoder.feed(uuid, data)
+                except DecodeError as exc:
+                    self.status.decode_errors += 1
+                    logger.debug("%s: %s", self.target, exc)
+                    continue
+                for frame in got:
+                    self._handle(frame, now)
+        for st in self._streams.values():
+            if st.pending:
+                self._flush(st)
 
     def _handle(self, frame: Frame, now: float) -> None:
         if "contact" in frame.meta:
@@ -342,43 +409,83 @@ class Band:
         n = frame.samples.shape[1]
         spec = st.spec
         if st.tracker is None or frame.position is None:
-            block = self._irregular_block(st, frame, now)
+            self._irregular(st, frame, now)
         else:
             place = st.tracker.place(frame.position, n, now)
             if place.missing < 0:
                 self.status.duplicates_dropped += n
                 return
-            fs = float(spec.fs)  # type: ignore[arg-type]
-            dev_t = (place.first_index + np.arange(n)) / fs
-            st.clock.update(float(dev_t[-1]), now)
-            host_t = st.clock.map(dev_t)
+            first = place.first_index
+            fs = st.fs
+            st.clock.update((first + n - 1) / fs, now)
+            a, b = st.clock.coefficients()
+            lat = st.clock.latency_s
+            if place.missing > 0:
+                self._flush(st)
             if place.missing > 0 and st.last_host is not None:
-                self._gap(st, place.missing, st.last_host, float(host_t[0]),
-                          place.first_index - place.missing)
-            block = SampleBlock(self.device_id, spec.kind, spec.channels, spec.fs,
-                                frame.samples, dev_t, host_t, st.seq, place.first_index,
-                                dict(frame.meta))
+                d0 = first / fs
+                self._gap(st, place.missing, st.last_host, d0 + a + b * d0 - lat,
+                          first - place.missing)
+            if not st.pending:
+                st.p_first, st.p_seq = first, st.seq
+            st.pending.append(frame)
+            st.p_coef.append((a, b))
+            d1 = (first + n - 1) / fs
+            st.last_host = d1 + a + b * d1 - lat
         st.dropped_link = False
         st.seq += 1
-        st.last_host = float(block.host_time[-1])
         self.status.samples[spec.kind] = self.status.samples.get(spec.kind, 0) + n
         if self.status.first_time is None:
             self.status.first_time = now
         self.status.last_time = now
-        self._put(block)
 
-    def _irregular_block(self, st: _StreamState, frame: Frame, now: float) -> SampleBlock:
-        spec = st.spec
+    def _irregular(self, st: _StreamState, frame: Frame, now: float) -> None:
         n = frame.samples.shape[1]
-        if spec.kind == "rr":
-            ends = now - np.concatenate([np.cumsum(frame.samples[0, ::-1])[::-1][1:], [0.0]])
-            host_t = ends
+        if st.spec.kind == "rr":
+            host_t = now - np.concatenate([np.cumsum(frame.samples[0, ::-1])[::-1][1:], [0.0]])
         else:
             host_t = np.full(n, now)
         if st.dropped_link and st.last_host is not None:
+            self._flush(st)
             self._gap(st, -1, st.last_host, float(host_t[0]), -1, "disconnect")
-        return SampleBlock(self.device_id, spec.kind, spec.channels, None, frame.samples,
-                           np.full(n, np.nan), host_t, st.seq, -1, dict(frame.meta))
+        if not st.pending:
+            st.p_first, st.p_seq = -1, st.seq
+        st.pending.append(frame)
+        st.p_coef.append(host_t)
+        st.last_host = float(host_t[-1])
+
+    def _flush(self, st: _StreamState) -> None:
+        """Put the stream's pending frames on the queue as one block (same samples and
+        times as one block per frame)."""
+        frames, coef = st.pending, st.p_coef
+        if not frames:
+            return
+        st.pending, st.p_coef = [], []
+        spec = st.spec
+        meta: dict[str, float] = {}
+        for f in frames:
+            meta.update(f.meta)
+        if len(frames) == 1:
+            samples = frames[0].samples
+        else:
+            samples = np.concatenate([f.samples for f in frames], axis=1)
+        if st.p_first < 0:  # irregular stream: per-frame host times computed on arrival
+            host_t = coef[0] if len(coef) == 1 else np.concatenate(coef)
+            dev_t = np.full(host_t.size, np.nan)
+            block = SampleBlock(self.device_id, spec.kind, spec.channels, None, samples,
+                                dev_t, host_t, st.p_seq, -1, meta)
+        else:
+            counts = [f.samples.shape[1] for f in frames]
+            dev_t = (st.p_first + np.arange(sum(counts))) / st.fs
+            ab = np.array(coef, dtype=np.float64)
+            if len(frames) == 1:
+                a_s, b_s = ab[0, 0], ab[0, 1]
+            else:
+                a_s, b_s = np.repeat(ab[:, 0], counts), np.repeat(ab[:, 1], counts)
+            host_t = dev_t + a_s + b_s * dev_t - st.clock.latency_s
+            block = SampleBlock(self.device_id, spec.kind, spec.channels, spec.fs, samples,
+                                dev_t, host_t, st.p_seq, st.p_first, meta)
+        self._put(block)
 
     def _gap(self, st: _StreamState, missing: int, start: float, end: float, first: int,
              reason: str | None = None) -> None:

@@ -45,12 +45,14 @@ def lower_envelope_fit(d: np.ndarray, r: np.ndarray) -> tuple[float, float]:
     if d.size == 1 or np.ptp(d) == 0:
         return float(r.min()), 0.0
     order = np.argsort(d, kind="stable")
-    xs, ys = d[order], r[order]
+    xs_a, ys_a = d[order], r[order]
+    xs, ys = xs_a.tolist(), ys_a.tolist()  # Python floats: same IEEE arithmetic, no boxing
     hull: list[int] = []
-    for i in range(xs.size):
+    for i in range(len(xs)):
+        xi, yi = xs[i], ys[i]
         while len(hull) >= 2:
             o, a = hull[-2], hull[-1]
-            cross = (xs[a] - xs[o]) * (ys[i] - ys[o]) - (ys[a] - ys[o]) * (xs[i] - xs[o])
+            cross = (xs[a] - xs[o]) * (yi - ys[o]) - (ys[a] - ys[o]) * (xi - xs[o])
             if cross <= 0:
                 hull.pop()
             else:
@@ -58,7 +60,7 @@ def lower_envelope_fit(d: np.ndarray, r: np.ndarray) -> tuple[float, float]:
         hull.append(i)
     if len(hull) == 1:
         return float(ys[hull[0]]), 0.0
-    xm = float(xs.mean())
+    xm = float(xs_a.mean())
     for j in range(len(hull) - 1):
         p, q = hull[j], hull[j + 1]
         if xs[q] >= xm or j == len(hull) - 2:
@@ -66,7 +68,7 @@ def lower_envelope_fit(d: np.ndarray, r: np.ndarray) -> tuple[float, float]:
                 continue
             b = (ys[q] - ys[p]) / (xs[q] - xs[p])
             return float(ys[p] - b * xs[p]), float(b)
-    return float(ys.min()), 0.0  # pragma: no cover - unreachable for distinct xs
+    return float(min(ys)), 0.0  # pragma: no cover - unreachable for distinct xs
 
 
 class ClockMapper:
@@ -158,6 +160,14 @@ class ClockMapper:
             a = float(np.min(arr[:, 2] - b * arr[:, 1]))
         self._a, self._b = a, b
         self._dirty = False
+
+    def coefficients(self) -> tuple[float, float]:
+        """Current ``(offset, drift)``: :meth:`map` computes ``d + offset + drift·d −
+        latency_s`` with them (refits first if observations changed)."""
+        if not self.ready:
+            raise ValueError("clock mapper has no observation yet")
+        self._refit_if_needed()
+        return self._a, self._b
 
     def map(self, device_time: np.ndarray | float) -> np.ndarray:
         """Host times (s) of samples taken at ``device_time`` (s)."""

@@ -30,6 +30,14 @@ class Timebase:
         """Wait ``dt`` seconds of this timebase."""
         await self.sleep_until(self.now() + max(0.0, dt))
 
+    def try_advance(self, t: float) -> bool:
+        """Move ``now()`` to ``t`` without yielding, when nothing else can be due first.
+
+        Only a discrete-event clock can do this; it lets a producer emit several events in
+        one wake-up with each one stamped at its own time. Real clocks return False.
+        """
+        return False
+
 
 class RealTime(Timebase):
     """The host's monotonic clock."""
@@ -64,9 +72,12 @@ class ScaledTime(Timebase):
 class SimulatedTime(Timebase):
     """Discrete-event time: jumps to the next waiter as soon as the event loop is idle.
 
-    Waiters are woken in time order; between two jumps the loop is given a few turns so that
-    consumers (queues, decoders) keep up, as they would in real time.
+    Waiters are woken in time order; between two jumps the loop is given turns until every
+    task woken at the current instant has run (consumers, reconnect logic...), as it would
+    in real time.
     """
+
+    MAX_SETTLE_TURNS = 1000
 
     def __init__(self, settle_turns: int = 3) -> None:
         self._now = 0.0
@@ -93,10 +104,39 @@ class SimulatedTime(Timebase):
         self._wake.set()
         await fut
 
-    async def _drive(self) -> None:
-        while True:
+    def try_advance(self, t: float) -> bool:
+        """Jump to ``t`` (never backwards) if no other waiter is due at or before ``t``.
+
+        The caller keeps running, so it must be the task woken last: events it stamps at
+        ``t`` are then in the same order as if it had slept until ``t``.
+        """
+        heap = self._heap
+        while heap and heap[0][2].done():  # cancelled sleepers
+            heapq.heappop(heap)
+        if heap and heap[0][0] <= t:
+            return False
+        if t > self._now:
+            self._now = t
+        return True
+
+    async def _settle(self) -> None:
+        """Give the loop turns until no other callback is ready (asyncio's ready queue is
+        empty), so that everything woken at the current instant — including chains of
+        wake-ups — has run before time jumps; at most ``MAX_SETTLE_TURNS`` turns. Falls back
+        to ``settle_turns`` turns on a loop without that queue."""
+        ready = getattr(asyncio.get_running_loop(), "_ready", None)
+        if ready is None:
             for _ in range(self.settle_turns):
                 await asyncio.sleep(0)
+            return
+        for _ in range(self.MAX_SETTLE_TURNS):
+            await asyncio.sleep(0)
+            if not ready:
+                return
+
+    async def _drive(self) -> None:
+        while True:
+            await self._settle()
             while self._heap and self._heap[0][2].done():  # cancelled sleepers
                 heapq.heappop(self._heap)
             if not self._heap:

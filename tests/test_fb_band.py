@@ -91,7 +91,7 @@ def test_mapped_host_time_tracks_the_true_sampling_time() -> None:
 def test_overflow_drops_oldest_and_marks_it() -> None:
     world = VirtualWorld(SimulatedTime())
     dev = world.add_band("muse")
-    band = _band(world, dev.address, queue_size=50)
+    band = _band(world, dev.address, queue_size=50, block_s=0.0)  # one block per packet
     items = asyncio.run(_run(world, [band], 10.0, consume=False))[dev.address]
     assert band.status.overflow_blocks > 100
     overflow = [g for g in items if isinstance(g, Gap) and g.reason == "overflow"]

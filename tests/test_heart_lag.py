@@ -8,7 +8,7 @@ from test_heart_features import varied_night
 
 from dreamband.core.beats import BeatSeries
 from dreamband.features.heart_context import feature_names, heart_features
-from dreamband.features.heart_lag import lag_features
+from dreamband.features.heart_lag import lag_features, split_lag
 from dreamband.heart.grid import prepare_beats
 from dreamband.paths import models_dir
 from dreamband.staging.heart import stage_heart
@@ -51,6 +51,14 @@ def test_lag_zero_carries_no_future_and_negative_lag_is_refused():
     np.testing.assert_array_equal(part, full[:50])
     with pytest.raises(ValueError, match="lag"):
         lag_features(prepare_beats(times), n, lag=-1)
+
+
+def test_split_lag_shares_the_whole_delay():
+    assert split_lag(0) == (0, 0)
+    assert split_lag(40) == (20, 20)
+    assert split_lag(7) == (3, 4)
+    with pytest.raises(ValueError, match="lag"):
+        split_lag(-2)
 
 
 def test_fixed_lag_smoothing_spans_forward_to_forward_backward():

@@ -359,3 +359,41 @@ def test_non_finite_samples_leave_the_epoch_unscored_without_stopping_the_sessio
         eng.push("a", b)
     eng.close()
     assert [e.data["scored"] for e in stage_events(events)] == [True, True, False, True, True]
+
+
+def test_a_group_rule_larger_than_the_session_is_reduced_not_fatal() -> None:
+    sl = sleeper(3)
+    eng = LiveEngine(EpochGrid(ORIGIN), forecast_every=0, rule=WindowRule(k=3))
+    eng.add_participant("a", "eeg", sl.channels, sl.fs)
+    for b in eeg_blocks(sl, ORIGIN, block=512):
+        eng.push("a", b)
+    assert eng.snapshot()["group"]["k"] == 1
+    eng.close()
+    with pytest.raises(ValueError, match="closed"):
+        eng.tick(ORIGIN + 1000)
+
+
+def test_heart_fixed_lag_model_gives_the_heart_stagers_lagged_stages_late() -> None:
+    from dreamband.errors import ModelError
+
+    try:
+        load_heart_model("rr", True, None, 40)
+    except (ModelError, TypeError):
+        pytest.skip("no fixed-lag (40) heart model shipped")
+    sl = sleeper(90, seed=2)
+    beats = sl.beats().times
+    ref = stage_heart(BeatSeries(beats, None, source="virtual"), live=True, lag=40)
+    events: list = []
+    eng = LiveEngine(EpochGrid(0.0), clock=Clock(), forecast_every=0, heart_lag=40,
+                     on_events=events.extend)
+    eng.add_participant("h", "heart", ("rr",), None)
+    late = []
+    for b in rr_blocks(beats, 0.0, 8):
+        late += [b.host_time[-1] - 30 * (e.epoch + 1) for e in stage_events(eng.push("h", b))]
+    eng.close()
+    assert late and min(late) >= 40 * 30  # announced 40 epochs after the epoch ended
+    st = stage_events(events)
+    codes = np.array([{"W": 0, "NREM": 1, "REM": 2}.get(e.data["stage"], -1) for e in st])
+    assert [e.epoch for e in st] == list(range(len(st))) and len(st) >= 89
+    ok = codes >= 0
+    np.testing.assert_array_equal(codes[ok], ref.stages[: codes.size][ok])

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dreamband.evaluation.metrics import classification_report
+from dreamband.features.heart_lag import split_lag
 from dreamband.staging.heart_data import NightFeatures, load_nights
 from dreamband.staging.heart_model import (
     CLASS_NAMES,
@@ -84,8 +85,10 @@ def loso_predictions(
         Evaluate only these held-out subjects (all by default; training always uses every
         other subject).
     lag : int
-        With ``live``: fixed-lag smoothing, epoch ``k`` given the classifier output up to
-        ``k + lag`` (:func:`~dreamband.staging.heart_model.fixed_lag_smooth`).
+        With ``live``: decision delay in epochs; the smoother's share of it
+        (:func:`~dreamband.features.heart_lag.split_lag`) goes to fixed-lag smoothing
+        (:func:`~dreamband.staging.heart_model.fixed_lag_smooth`). The nights must carry
+        features of the same delay (``load_nights(..., lag=lag)``).
 
     Returns
     -------
@@ -101,7 +104,7 @@ def loso_predictions(
         booster = fit_booster(X, y, n_trees=n_trees, threads=threads)
         for n in (n for n in nights if n.subject == s):
             raw = booster.predict(n.X)
-            smooth = (fixed_lag_smooth(raw, lag, stay) if live and lag > 0
+            smooth = (fixed_lag_smooth(raw, split_lag(lag)[1], stay) if live and lag > 0
                       else hmm_smooth(raw, live, stay))
             out.append(OutOfSubject(n.record, n.subject, n.y, raw, smooth))
         logger.debug("held-out subject %s done", s)

@@ -79,9 +79,10 @@ def _moving_mean(x: np.ndarray, width: int, causal: bool) -> np.ndarray:
     return out
 
 
-def _mean3(x: np.ndarray, causal: bool) -> np.ndarray:
-    """Mean over 3 samples, centred (batch) or trailing (live), by slicing (any dtype)."""
-    out = np.empty_like(x)
+def _mean3(x: np.ndarray, causal: bool, out: np.ndarray | None = None) -> np.ndarray:
+    """Mean over 3 samples, centred (batch) or trailing (live), by slicing (any dtype);
+    ``out`` (not ``x`` itself) receives the result when given."""
+    out = np.empty_like(x) if out is None else out
     if x.size < 3:
         out[:] = _moving_mean(x, 3, causal)
         return out
@@ -255,6 +256,33 @@ def slow_waves(
     }
 
 
+#: 0.1-s blocks per piece in :func:`_block_powers`: pieces of a few hundred kB stay in
+#: cache and reuse the same memory (whole-night temporaries cost page faults).
+_PIECE_BLOCKS = 32768
+
+
+def _block_powers(xd: np.ndarray, sos: np.ndarray, blk: int) -> tuple[np.ndarray, np.ndarray]:
+    """Means over blocks of ``blk`` samples of the causally band-passed signal squared and
+    of the signal squared (``float32``), computed piece by piece with the filter state
+    carried from piece to piece: the one-pass result, without whole-night temporaries."""
+    b, a = (np.asarray(c, dtype=np.float32) for c in signal.sos2tf(np.asarray(sos, np.float64)))
+    n_blocks = xd.size // blk
+    p_sig = np.empty(n_blocks, dtype=np.float32)
+    m2 = np.empty(n_blocks, dtype=np.float32)
+    if n_blocks == 0:
+        return p_sig, m2
+    zi = (signal.lfilter_zi(b, a) * xd[0]).astype(np.float32)
+    for k0 in range(0, n_blocks, _PIECE_BLOCKS):
+        k1 = min(k0 + _PIECE_BLOCKS, n_blocks)
+        piece = xd[k0 * blk : k1 * blk]
+        y, zi = signal.lfilter(b, a, piece, zi=zi)
+        np.square(y, out=y)
+        p_sig[k0:k1] = decimate_mean(y, blk)
+        np.square(piece, out=y)
+        m2[k0:k1] = decimate_mean(y, blk)
+    return p_sig, m2
+
+
 def spindles(
     x: np.ndarray, fs: float, epoch_length: float, causal: bool, cache: dict | None = None
 ) -> dict[str, np.ndarray]:
@@ -276,29 +304,27 @@ def spindles(
     """
     n_ep = int(x.size // round(epoch_length * fs))
     xd, fsd = decimate_to(x, fs, 50.0, cache)
-    sos = bandpass_sos(11.0, 16.0, fsd, order=2).astype(np.float32)
-    sig = _filt32(xd, sos, causal=True)
+    sos = bandpass_sos(11.0, 16.0, fsd, order=2)
     # 0.1-s blocks: sigma power, mean and mean square of the signal
     blk = max(1, round(0.1 * fsd))
     fsb = fsd / blk
-    np.square(sig, out=sig)
-    p_sig = decimate_mean(sig, blk)
+    p_sig, m2 = _block_powers(xd, sos, blk)
     if cache is not None and round(fs / fsb) in cache:
         m1 = cache[round(fs / fsb)]
     else:
         m1 = decimate_mean(xd, blk)
         if cache is not None:
             cache[round(fs / fsb)] = m1
-    m2 = decimate_mean(np.square(xd, out=sig), blk)  # reuses the buffer (no new pages)
     pow_s = _mean3(p_sig, causal)  # a 0.3-s window
-    # variance in the window: mean square - squared mean (in place: no new pages)
+    # variance in the window: mean square - squared mean; the block buffers are reused
+    # once read (whole-night temporaries cost page faults)
     mean_w = _mean3(m1, causal)
     np.square(mean_w, out=mean_w)
-    pow_b = _mean3(m2, causal)
+    pow_b = _mean3(m2, causal, out=p_sig)
     pow_b -= mean_w
     np.maximum(pow_b, 0.0, out=pow_b)
     pow_b += np.float32(1e-12)
-    rms = np.sqrt(pow_s)
+    rms = np.sqrt(pow_s, out=m2)
     n_per = epoch_length * fsb
     n_full = min(int(np.floor(n_ep * n_per)), rms.size)
     if abs(n_per - round(n_per)) < 1e-9:

@@ -22,6 +22,10 @@ BANDS: dict[str, tuple[float, float]] = {
 }
 
 
+#: Samples per piece in :func:`block_psd` (~400 kB of float32).
+_PIECE_SAMPLES = 100_000
+
+
 def welch_epochs(
     epochs: np.ndarray, fs: float, window_s: float = 4.0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -63,16 +67,22 @@ def block_psd(
     if m < 8 or n % m:
         return welch_epochs(epochs, fs)
     k = n // m
-    blocks = epochs.reshape(n_ep * k, m).astype(np.float32, copy=False)
     # periodic Hann: a constant offset leaks into bins 0 and 1 only (< 0.5 Hz), so the
     # blocks need no mean removal
     win = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(m) / m)).astype(np.float32)
     freqs = np.fft.rfftfreq(m, 1 / fs)
     n_keep = int(np.searchsorted(freqs, 0.45 * fs, side="right"))
-    spec = scipy.fft.rfft(blocks * win, axis=1)[:, :n_keep]
-    power = np.abs(spec)
-    np.multiply(power, power, out=power)
-    power = power.reshape(n_ep, k, n_keep).sum(axis=1, dtype=np.float64)
+    power = np.empty((n_ep, n_keep))
+    # a few hundred kB of epochs at a time: the temporaries stay in cache and reuse the
+    # same memory instead of faulting in whole-night arrays
+    step = max(1, _PIECE_SAMPLES // n)
+    for e0 in range(0, n_ep, step):
+        e1 = min(e0 + step, n_ep)
+        blocks = epochs[e0:e1].reshape((e1 - e0) * k, m).astype(np.float32, copy=False)
+        spec = scipy.fft.rfft(blocks * win, axis=1)[:, :n_keep]
+        p = np.abs(spec)
+        np.multiply(p, p, out=p)
+        power[e0:e1] = p.reshape(e1 - e0, k, n_keep).sum(axis=1, dtype=np.float64)
     power *= 2.0 / (k * fs * float((win.astype(np.float64) ** 2).sum()))
     power[:, 0] /= 2.0  # one-sided spectrum: the DC bin is not doubled
     return freqs[:n_keep], power

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dreamband.features.context import feature_priors, robust_scale_last
+from dreamband.features.context import context_mean, feature_priors, robust_scale_last
 from dreamband.features.eeg import CONTEXT_FEATURES, Evidence, compute_evidence
 from dreamband.staging.rules import rule_predicates, stage_likelihoods
 from dreamband.staging.transitions import load_transitions
@@ -134,9 +134,10 @@ class EegLiveStager:
         self._z.append(z)
         if len(self._z) > w:
             self._z.pop(0)
-        row[self._cols["ctx"]] = hist[-w:].mean(axis=0)
+        # the library's own causal window over the tail (it never reaches further back)
+        row[self._cols["ctx"]] = context_mean(hist[-w:], self.half_width, True)[-1]
         row[self._cols["z"]] = z
-        row[self._cols["zctx"]] = np.mean(self._z, axis=0)
+        row[self._cols["zctx"]] = context_mean(np.asarray(self._z), self.half_width, True)[-1]
         self._signal.append(epoch)
         return row, bool(ev.bad[-1])
 

@@ -24,7 +24,6 @@ time from the epoch's newest sample to the event (transport and lag included). W
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
@@ -41,6 +40,7 @@ from dreamband.features.epochs import MIN_FS
 from dreamband.live.epocher import EpochGrid
 from dreamband.live.group import LiveGroup
 from dreamband.live.participant import EegParticipant, HeartParticipant, Outcome
+from dreamband.live.runner import run_band, run_ticker
 from dreamband.live.session import SessionRecorder
 from dreamband.staging.channels import pick_channels
 from dreamband.sync.timeline import ABSENT, REM, Hysteresis
@@ -108,6 +108,10 @@ class LiveEngine:
     lag : int
         Fixed-lag smoothing: announce each epoch's stage ``lag`` epochs after it ends,
         smoothed over them (0 = pure forward filtering, the lowest latency).
+    heart_lag : int
+        Heart participants: use the heart stager's fixed-lag model of this delay in epochs
+        (shipped: 40 for RR, i.e. stages 20 min late, close to the batch stager's
+        agreement); 0 = the causal model (with ``lag`` smoothing).
     fsync : bool
         fsync the session files after every write.
     on_events : callable, optional
@@ -120,7 +124,7 @@ class LiveEngine:
                  rule: WindowRule | None = None, max_missing: float = 0.2,
                  clock: Callable[[], float] | None = None, grace: float = 10.0,
                  p_on: float = 0.6, p_off: float = 0.4, forecast_every: int = 10,
-                 context: int = 12, lag: int = 0, fsync: bool = False,
+                 context: int = 12, lag: int = 0, heart_lag: int = 0, fsync: bool = False,
                  on_events: Callable[[list[Event]], None] | None = None) -> None:
         if not 0.0 <= max_missing < 1.0:
             raise ValueError(f"max_missing must be in [0, 1); got {max_missing}")
@@ -135,6 +139,7 @@ class LiveEngine:
         if lag < 0:
             raise ValueError(f"lag must be >= 0 epochs; got {lag}")
         self.lag = int(lag)
+        self.heart_lag = int(heart_lag)
         self.on_events = on_events
         self._slots: dict[str, _Slot] = {}
         self._group: LiveGroup | None = None
@@ -145,7 +150,8 @@ class LiveEngine:
         self.recorder = SessionRecorder(session_dir, fsync) if session_dir is not None else None
         if self.recorder is not None:
             self.recorder.set_meta(origin=grid.origin, epoch_length=grid.epoch_length,
-                                   max_missing=max_missing, participants={},
+                                   max_missing=max_missing, lag=self.lag,
+                                   heart_lag=self.heart_lag, participants={},
                                    rule=None if rule is None else vars(rule))
 
     # participants --------------------------------------------------------------------
@@ -204,7 +210,8 @@ class LiveEngine:
                 raise ValueError(f"participant {name!r}: heart bands are staged from 'rr', "
                                  f"'hr' or 'ecg' streams; got channels {channels} and stream "
                                  f"{stream!r}")
-            p = HeartParticipant(self.grid, st, self.max_missing, fs=fs, lag=self.lag)
+            p = HeartParticipant(self.grid, st, self.max_missing, fs=fs, lag=self.lag,
+                                 model_lag=self.heart_lag)
         else:
             raise ValueError(f"participant {name!r}: kind must be 'eeg' or 'heart'; got {kind!r}")
         self._slots[name] = _Slot(name, p, Hysteresis(1, self.p_on, self.p_off))
@@ -257,6 +264,8 @@ class LiveEngine:
     def tick(self, now: float) -> list[Event]:
         """Close the epochs of silent bands that ended before ``now - grace`` (unscored)."""
         t0 = time.perf_counter()
+        if self.closed:
+            raise ValueError("the live engine is closed")
         events: list[Event] = []
         for slot in self._slots.values():
             events += self._decided(slot, slot.p.flush(now, self.grace), t0)
@@ -325,6 +334,11 @@ class LiveEngine:
             names = tuple(self._slots)
             rule = self.rule or WindowRule.from_seconds(
                 min(2, len(names)), self.grid.epoch_length, min_duration=60.0, gap=60.0)
+            if rule.k > len(names) or set(rule.required) - set(names):
+                logger.warning("group rule %s does not fit the participants %s; using k=%d "
+                               "without required members", rule, names, min(rule.k, len(names)))
+                rule = WindowRule(max(1, min(rule.k, len(names))), (), rule.absent,
+                                  rule.min_epochs, rule.gap, rule.bridge)
             self._group = LiveGroup(names, rule, self.grid, self.forecast_every)
         events: list[Event] = []
         g = self._group
@@ -425,43 +439,3 @@ def _jsonable(x: Any) -> Any:
     if isinstance(x, np.ndarray):
         return x.tolist()
     return str(x)
-
-
-async def run_band(engine: LiveEngine, name: str, band: Any,
-                   stop: asyncio.Event | None = None,
-                   on_events: Callable[[list[Event]], None] | None = None) -> None:
-    """Feed every block and gap of ``band`` (a ``firmware_bridge.Band``, or any async
-    iterator of them) to ``engine`` under participant ``name`` until the band ends or
-    ``stop`` is set; ``on_events`` receives each non-empty list of new events."""
-    it = band.__aiter__()
-    stopper = asyncio.ensure_future(stop.wait()) if stop is not None else None
-    try:
-        while True:
-            nxt = asyncio.ensure_future(it.__anext__())
-            if stopper is not None:
-                await asyncio.wait({nxt, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                if not nxt.done():
-                    nxt.cancel()
-                    return
-            try:
-                item = await nxt
-            except StopAsyncIteration:
-                return
-            events = engine.push(name, item)
-            if events and on_events is not None:
-                on_events(events)
-    finally:
-        if stopper is not None:
-            stopper.cancel()
-
-
-async def run_ticker(engine: LiveEngine, timebase: Any, stop: asyncio.Event,
-                     interval: float = 5.0,
-                     on_events: Callable[[list[Event]], None] | None = None) -> None:
-    """Call ``engine.tick(timebase.now())`` every ``interval`` seconds of ``timebase``
-    (a ``firmware_bridge`` Timebase) until ``stop`` is set, so silent bands' epochs close."""
-    while not stop.is_set():
-        await timebase.sleep(interval)
-        events = engine.tick(timebase.now())
-        if events and on_events is not None:
-            on_events(events)

@@ -23,7 +23,7 @@ from dreamband.live.eeg import StepResult
 from dreamband.staging.heart import load_heart_model
 from dreamband.staging.heart_model import STAY, _transitions, apply_calibration
 
-__all__ = ["HEART_CLASSES", "HeartLiveStager"]
+__all__ = ["HEART_CLASSES", "HeartLiveStager", "coverage"]
 
 #: Probability columns of the heart stager (WearableStage order).
 HEART_CLASSES: tuple[str, ...] = ("W", "NREM", "REM")
@@ -31,6 +31,25 @@ HEART_CLASSES: tuple[str, ...] = ("W", "NREM", "REM")
 _KEEP_S = 420.0     # seconds of intervals kept (longest window 300 s + hold + margin)
 _REFERENCE = 9      # intervals of history the cleaning rules look back on
 _MIN_COUNT = 10     # night_scaled(live=True) default
+
+
+def coverage(kind: str, t: np.ndarray, v: np.ndarray, start: float, end: float) -> float:
+    """Fraction of ``[start, end)`` covered by received heart samples (0-1).
+
+    RR (``kind="rr"``, ``v`` in s, ``t`` the closing beats): the union of the intervals; HR:
+    the 2-Hz grid points with a sample at most 3 s old (as the feature grid holds them).
+    """
+    if kind == "rr":
+        lo = np.maximum(t - v, start)
+        hi = np.minimum(t, end)
+        return float(np.clip(np.clip(hi - lo, 0, None).sum() / (end - start), 0, 1))
+    grid = np.arange(np.ceil(start * GRID_FS), np.ceil(end * GRID_FS)) / GRID_FS
+    if grid.size == 0 or t.size == 0:
+        return 0.0
+    idx = np.searchsorted(t, grid, side="right") - 1
+    ok = idx >= 0
+    age = np.where(ok, grid - t[np.maximum(idx, 0)], np.inf)
+    return float(np.mean(age <= 3.0))
 
 
 class HeartLiveStager:
@@ -89,23 +108,8 @@ class HeartLiveStager:
         self._valid = np.concatenate([self._valid, ok[ref.size:]])
 
     def coverage(self, start: float, end: float) -> float:
-        """Fraction of ``[start, end)`` covered by the samples received (0-1).
-
-        RR: the union of the received intervals; HR: the 2-Hz grid points with a sample
-        at most 3 s old (as the feature grid holds them).
-        """
-        t, v = self._t, self._v
-        if self.kind == "rr":
-            lo = np.maximum(t - v, start)
-            hi = np.minimum(t, end)
-            return float(np.clip(np.clip(hi - lo, 0, None).sum() / (end - start), 0, 1))
-        grid = np.arange(np.ceil(start * GRID_FS), np.ceil(end * GRID_FS)) / GRID_FS
-        if grid.size == 0 or t.size == 0:
-            return 0.0
-        idx = np.searchsorted(t, grid, side="right") - 1
-        ok = idx >= 0
-        age = np.where(ok, grid - t[np.maximum(idx, 0)], np.inf)
-        return float(np.mean(age <= 3.0))
+        """Fraction of ``[start, end)`` covered by the samples received (see :func:`coverage`)."""
+        return coverage(self.kind, self._t, self._v, start, end)
 
     def _base_row(self, end: float) -> np.ndarray:
         shift = np.floor(max(end - _KEEP_S, 0.0) * GRID_FS) / GRID_FS

@@ -21,6 +21,7 @@ from dreamband.errors import ChannelNotFoundError
 from dreamband.live.eeg import EEG_CLASSES, EegLiveStager
 from dreamband.live.epocher import Epoch, EpochGrid, RegularEpocher
 from dreamband.live.heart import HEART_CLASSES, HeartLiveStager
+from dreamband.live.heart_lag import HeartLagStager
 from dreamband.live.rpeaks import StreamingRPeaks
 from dreamband.live.smoothing import FixedLag
 from firmware_bridge.types import SampleBlock
@@ -185,6 +186,11 @@ class HeartParticipant:
         Largest missing fraction of a scored epoch.
     fs : float, optional
         ECG sampling rate (Hz), required for ``"ecg"``.
+    lag : int
+        Fixed-lag smoothing of the causal model's filter (epochs).
+    model_lag : int
+        Use the heart stager's fixed-lag model of this delay instead (epochs; e.g. 40):
+        each epoch is announced ``model_lag`` epochs late (``lag`` is then ignored).
     """
 
     kind = "heart"
@@ -192,7 +198,8 @@ class HeartParticipant:
     scheme = "wearable"
 
     def __init__(self, grid: EpochGrid, stream: str = "rr", max_missing: float = 0.2,
-                 model_dir=None, fs: float | None = None, lag: int = 0) -> None:
+                 model_dir=None, fs: float | None = None, lag: int = 0,
+                 model_lag: int = 0) -> None:
         if abs(grid.epoch_length - 30.0) > 1e-9:
             raise ValueError(f"heart staging needs 30-s epochs; grid has {grid.epoch_length} s")
         self.grid = grid
@@ -204,9 +211,12 @@ class HeartParticipant:
             self.detector = StreamingRPeaks(fs)
             self._counts: dict[int, int] = {}
             self._last_beat: float | None = None
-        self.stager = HeartLiveStager("rr" if stream == "ecg" else stream, grid.origin,
-                                      model_dir)
-        self.lagger = FixedLag(self.stager.transitions, lag)
+        kind = "rr" if stream == "ecg" else stream
+        self.stager = HeartLiveStager(kind, grid.origin, model_dir)
+        self.lagger = FixedLag(self.stager.transitions, 0 if model_lag else lag)
+        self.lag_stager = (HeartLagStager(kind, grid.origin, model_lag, model_dir)
+                           if model_lag else None)
+        self._held: dict[int, tuple] = {}
         self.streams = (stream,)
         self.next_epoch = 0          # first epoch not yet announced
         self._computed = 0           # first epoch not yet staged
@@ -228,9 +238,15 @@ class HeartParticipant:
             self._computed = self.next_epoch = max(
                 self.next_epoch, int(self.grid.index(max(first, self.grid.origin))))
             self.started = True
-        self.stager.add(t, v)
+        self._add(t, v)
         self.last_time = max(self.last_time, float(t[-1]))
         return self._until(self.last_time)
+
+    def _add(self, t: np.ndarray, v: np.ndarray) -> None:
+        if self.lag_stager is not None:
+            self.lag_stager.add(t, v)
+        else:
+            self.stager.add(t, v)
 
     def _push_ecg(self, v: np.ndarray, t: np.ndarray) -> list[Outcome]:
         if not self.started:
@@ -244,7 +260,7 @@ class HeartParticipant:
         if beats.size:
             prev = [] if self._last_beat is None else [self._last_beat]
             allb = np.concatenate([prev, beats])
-            self.stager.add(allb[1:], np.diff(allb))
+            self._add(allb[1:], np.diff(allb))
             self._last_beat = float(beats[-1])
         self.last_time = max(self.last_time, float(t[-1]))
         return self._until(self.last_time - _ECG_DELAY)
@@ -261,6 +277,8 @@ class HeartParticipant:
         """End of the session: close the epochs covered by the samples received, and
         announce the epochs still held back by the lag."""
         out = self._until(self.last_time) if self.started else []
+        if self.lag_stager is not None and self._held:
+            return out + self._release(self._computed - 1, final=True)
         return out + _announce(self, self.lagger.flush())
 
     def _until(self, t: float) -> list[Outcome]:
@@ -273,12 +291,42 @@ class HeartParticipant:
                 got = self._counts.pop(j, 0)
                 missing = max(0.0, 1.0 - got / (self.detector.fs * L))
             else:
-                missing = 1.0 - self.stager.coverage(s, s + L)
+                src = self.lag_stager or self.stager
+                missing = 1.0 - src.coverage(s, s + L)
             scored = missing <= self.max_missing
-            res = self.stager.step(j, scored)
             self._computed = j + 1
             meta = (j, s, scored, missing, self.last_time)
+            if self.lag_stager is not None:
+                self._held[j] = meta
+                continue
+            res = self.stager.step(j, scored)
             out += _announce(self, self.lagger.push(res.probabilities, res.likelihood, meta))
+        if self.lag_stager is not None and self._held:
+            out += self._release(self._computed - 1, final=False)  # one staging pass
+        if self.detector is not None:
+            for j in [j for j in self._counts if j < self._computed]:  # late samples
+                del self._counts[j]
+        return out
+
+    def _release(self, k: int, final: bool) -> list[Outcome]:
+        """Fixed-lag model: announce the held epochs that are final once epoch ``k`` ended
+        (all of them at the end of the session)."""
+        if self.lag_stager is None:
+            return []
+        upto = k if final else k - self.lag_stager.lag
+        ready = sorted(j for j in self._held if j <= upto)
+        if not ready:
+            return []
+        res = self.lag_stager.stage_until(k)
+        out = []
+        for j in ready:
+            _, onset, scored, missing, last = self._held.pop(j)
+            if res is None or not scored:
+                stage, probs, scored = -1, np.full(len(self.classes), np.nan), False
+            else:
+                stage, probs = int(res[0][j]), np.asarray(res[1][j], dtype=float)
+            out.append(Outcome(j, onset, scored, stage, probs, float(probs[-1]), missing, last))
+            self.next_epoch = j + 1
         return out
 
 

@@ -103,6 +103,9 @@ class SessionRecorder:
         return files
 
 
+_ROW_GROUP = 262_144
+
+
 def compact_streaming(folder: Path) -> Path | None:
     """Merge a stream folder's IPC segments into ``data.parquet`` one batch at a time
     (memory stays at one batch, whatever the length of the night); same result as
@@ -113,6 +116,7 @@ def compact_streaming(folder: Path) -> Path | None:
     out = folder / "data.parquet"
     tmp = folder / "data.parquet.tmp"
     writer: pq.ParquetWriter | None = None
+    buf: list[pa.RecordBatch] = []
     try:
         sources: list = []
         if out.exists():
@@ -123,8 +127,14 @@ def compact_streaming(folder: Path) -> Path | None:
             for batch in batches:
                 if writer is None:
                     writer = pq.ParquetWriter(tmp, batch.schema)
-                writer.write_batch(batch.cast(writer.schema) if batch.schema != writer.schema
-                                   else batch)
+                if batch.schema != writer.schema:
+                    batch = batch.cast(writer.schema)
+                buf.append(batch)
+                if sum(b.num_rows for b in buf) >= _ROW_GROUP:  # one row group per ~256k rows
+                    writer.write_table(pa.Table.from_batches(buf))
+                    buf = []
+        if writer is not None and buf:
+            writer.write_table(pa.Table.from_batches(buf))
     except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):  # schemas differ: merge in memory
         if writer is not None:
             writer.close()

@@ -120,11 +120,12 @@ def stage_heart(
     offset : float
         Onset of the first epoch in seconds from the recording start.
     model_dir : path, optional
-        Folder holding ``heart_slpdb_<rr|hr>_<batch|live|live_lag20>.txt`` (default: shipped
+        Folder holding ``heart_slpdb_<rr|hr>_<batch|live|live_lag40>.txt`` (default: shipped
         models).
     lag : int
         With ``live``: decisions delayed by ``lag`` epochs (fixed-lag features and
-        smoothing; shipped models exist for :data:`dreamband.staging.heart_train.LAGS`).
+        smoothing, half of the delay each; shipped models exist for
+        :data:`dreamband.staging.heart_train.LAGS`, i.e. 40 epochs = 20 min).
         Epoch ``k`` then depends on samples up to the end of epoch ``k + lag``: in a prefix
         of a night, the last ``lag`` epochs are provisional and reach their final values
         once ``lag`` more epochs have arrived. ``0`` (default): strictly causal.
@@ -187,7 +188,7 @@ def _read_input(path: Path) -> Any:
     )
 
 
-def stage_heart_file(path: str | os.PathLike, live: bool = False) -> Hypnogram:
+def stage_heart_file(path: str | os.PathLike, live: bool = False, lag: int = 0) -> Hypnogram:
     """Stage a heart input file.
 
     Parameters
@@ -199,6 +200,8 @@ def stage_heart_file(path: str | os.PathLike, live: bool = False) -> Hypnogram:
         (columns ``time_s,hr_bpm``).
     live : bool
         Causal variant (see :func:`stage_heart`).
+    lag : int
+        With ``live``: decision delay in epochs (see :func:`stage_heart`).
 
     Returns
     -------
@@ -216,7 +219,7 @@ def stage_heart_file(path: str | os.PathLike, live: bool = False) -> Hypnogram:
         raise InputFileError(path, "no such file")
     data = _read_input(path)
     try:
-        return stage_heart(data, live=live)
+        return stage_heart(data, live=live, lag=lag)
     except ValueError as exc:
         if isinstance(exc, DreambandError):
             raise

@@ -142,8 +142,8 @@ def load_nights(
     kind : {"rr", "hr"}
         slpdb input: beat-to-beat intervals or a 1-Hz HR stream derived from them.
     lag : int
-        With ``live`` (slpdb): fixed-lag features, epoch ``k`` computed from samples up to
-        the end of epoch ``k + lag`` (:mod:`dreamband.features.heart_lag`).
+        With ``live`` (slpdb): decision delay in epochs; fixed-lag features with its feature
+        share (:func:`dreamband.features.heart_lag.split_lag`).
 
     Returns
     -------

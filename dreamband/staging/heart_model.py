@@ -245,8 +245,9 @@ def predict_night(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stage one night: classifier, HMM smoothing, calibration.
 
-    ``live`` smooths forward only; ``live`` with ``lag > 0`` uses fixed-lag smoothing
-    (:func:`fixed_lag_smooth`); otherwise forward-backward.
+    ``live`` smooths forward only; ``live`` with a decision delay ``lag > 0`` (epochs)
+    smooths with the smoother's share of it (:func:`fixed_lag_smooth`,
+    :func:`dreamband.features.heart_lag.split_lag`); otherwise forward-backward.
 
     Returns
     -------
@@ -258,7 +259,9 @@ def predict_night(
     """
     raw = booster.predict(np.asarray(X, dtype=float))
     if live and lag > 0:
-        smooth = fixed_lag_smooth(raw, lag, stay)
+        from dreamband.features.heart_lag import split_lag
+
+        smooth = fixed_lag_smooth(raw, split_lag(lag)[1], stay)
     else:
         smooth = hmm_smooth(raw, live=live, stay=stay)
     stages = smooth.argmax(axis=1).astype(np.int8)

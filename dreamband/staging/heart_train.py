@@ -1,8 +1,8 @@
 """Train the heart stager's shipped models (``dreamband train`` on a heart dataset).
 
 For ``slpdb`` six models are written, one per input kind (``rr``: beat-to-beat intervals,
-``hr``: 1-Hz heart rate) and variant (``batch``: two-sided, ``live``: causal, ``live-lag20``:
-live with decisions delayed by 20 epochs = 10 min, see :mod:`dreamband.features.heart_lag`). For
+``hr``: 1-Hz heart rate) and variant (``batch``: two-sided, ``live``: causal, ``live-lag40``:
+live with decisions delayed by 40 epochs = 20 min, see :mod:`dreamband.features.heart_lag`). For
 ``sleep-accel`` one model on the Walch 2019 study's own features is written (it documents
 our model family on that dataset; the stager cannot compute those features itself).
 
@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from dreamband.evaluation.heart import loso_predictions, report_nights
+from dreamband.features.heart_lag import split_lag
 from dreamband.staging.heart_data import DATASETS, load_nights
 from dreamband.staging.heart_model import (
     CLASS_NAMES,
@@ -37,10 +38,10 @@ logger = logging.getLogger(__name__)
 
 #: ``kind`` field of every heart model sidecar.
 KIND = "heart-stager"
-#: Decision delays (epochs) of the shipped fixed-lag live models. 20 epochs (10 min) is the
+#: Decision delays (epochs) of the shipped fixed-lag live models. 40 epochs (20 min) is the
 #: shortest of 10/20/40 whose slpdb LOSO kappa came within 0.05 of batch (chosen on those
 #: LOSO figures, no nested selection).
-LAGS: tuple[int, ...] = (20,)
+LAGS: tuple[int, ...] = (40,)
 
 _ATTRIBUTION = {
     "slpdb": {
@@ -106,13 +107,14 @@ def _train_one(
     path = out / model_filename(dataset, kind, live, lag)
     direction = "forward-backward"
     if live:
-        direction = f"fixed-lag {lag} epochs" if lag > 0 else "forward"
+        direction = f"fixed-lag {split_lag(lag)[1]} epochs" if lag > 0 else "forward"
     sidecar = {
         "kind": KIND,
         "dataset": dataset,
         "input": kind,
         "variant": variant_name(live, lag),
         "lag_epochs": int(lag) if live else 0,
+        "feature_lag_epochs": split_lag(lag)[0] if live else 0,
         "features": nights[0].names,
         "classes": list(CLASS_NAMES),
         "epoch_length": 30.0,
@@ -151,7 +153,7 @@ def train_heart(
     -------
     pathlib.Path
         The main model file: ``heart_slpdb_rr_batch.txt`` for slpdb (the other variants,
-        ``live`` and ``live_lag20`` of both input kinds, are written beside it),
+        ``live`` and ``live_lag40`` of both input kinds, are written beside it),
         ``heart_sleep_accel_walch_batch.txt`` for sleep-accel.
 
     Raises

@@ -74,6 +74,10 @@ class VirtualDevice:
         Advertised signal strength (dBm).
     """
 
+    #: In simulated time, packets due within this many host seconds of a wake-up are
+    #: delivered in that wake-up, each at its own time (see :meth:`Timebase.try_advance`).
+    BATCH_S = 0.5
+
     def __init__(self, address: str, name: str, peripheral: Peripheral, timebase: Timebase,
                  link: LinkConfig | None = None, rssi: int = -60) -> None:
         self.address = address
@@ -176,21 +180,30 @@ class VirtualDevice:
         last_delivery = self.timebase.now()
         tb = self.timebase
         link = self.link
+        rng = self._rng
+        outage = (-math.inf, -math.inf)
+        batch_end = -math.inf  # deliveries up to here go out in this wake-up (simulated time)
         try:
             while self.connected:
-                em = min(emitters, key=lambda e: e.next_time)
+                em = emitters[0]
+                for e in emitters:
+                    if e.next_time < em.next_time:
+                        em = e
                 due = self.host_time(em.next_time)
-                jitter = self._rng.exponential(link.jitter_s) if link.jitter_s else 0.0
-                delay = link.latency_s + jitter
-                deliver = max(last_delivery, due + delay)
-                out_start, _ = self._next_outage(tb.now())
-                if out_start <= deliver:
-                    await tb.sleep_until(out_start)
+                jitter = rng.exponential(link.jitter_s) if link.jitter_s else 0.0
+                deliver = max(last_delivery, due + (link.latency_s + jitter))
+                now = tb.now()
+                if now >= outage[1]:  # the next outage only changes once the current one ends
+                    outage = self._next_outage(now)
+                if outage[0] <= deliver:
+                    await tb.sleep_until(outage[0])
                     self._drop_link()
                     return
-                await tb.sleep_until(deliver)
-                if not self.connected:
-                    return
+                if not (deliver <= batch_end and tb.try_advance(deliver)):
+                    await tb.sleep_until(deliver)
+                    if not self.connected:
+                        return
+                    batch_end = tb.now() + self.BATCH_S
                 late = tb.now() - deliver
                 self.late_n += 1
                 if late > 0.1:
@@ -201,15 +214,18 @@ class VirtualDevice:
                 packets = em.pop()
                 if not em.active:
                     continue
+                subs = self._subs
                 for uuid, payload in packets:
-                    cb = self._subs.get(uuid)
+                    cb = subs.get(uuid)
                     if cb is None:
                         continue
-                    if link.loss and self._rng.random() < link.loss:
+                    if link.loss and rng.random() < link.loss:
                         self.lost += 1
                         continue
                     self.sent += 1
                     cb(bytearray(payload))
+                    if not self.connected:  # the host hung up inside its callback
+                        return
         except asyncio.CancelledError:
             pass
 
