@@ -126,7 +126,7 @@ class Band:
                  backend_kwargs: dict[str, Any] | None = None, timebase: Timebase | None = None,
                  queue_size: int = 4096, reconnect: bool = True,
                  backoff: tuple[float, float] = (0.5, 30.0), scan_timeout: float = 10.0,
-                 battery_interval: float = 60.0, block_s: float = 0.25,
+                 battery_interval: float = 60.0, block_s: float = 0.5,
                  seed: int | None = None) -> None:
         if queue_size < 1:
             raise ValueError(f"queue_size must be >= 1, got {queue_size}")
@@ -148,6 +148,7 @@ class Band:
         self.block_s = float(block_s)
         self._raw: list[tuple[str, bytearray, float]] = []  # (char uuid, bytes, arrival)
         self._raw_t0 = 0.0
+        self._timer: Any = None  # flush timer armed by a waiting consumer
         self._queue: deque[SampleBlock | Gap] = deque()
         self._ready = asyncio.Event()
         self._overflow: list[Gap] = []
@@ -193,6 +194,9 @@ class Band:
             with contextlib.suppress(asyncio.CancelledError, BleakError):
                 await self._task
         self._process()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._closed = True
         self._ready.set()
 
@@ -215,21 +219,20 @@ class Band:
             if self._closed:
                 raise StopAsyncIteration
             self._ready.clear()
-            if self._raw and self.block_s > 0:
-                await self._wait_or_flush(self._raw_t0 + self.block_s)
-            else:
-                await self._ready.wait()
+            if self._raw and self.block_s > 0 and self._timer is None:
+                # the consumer waits: decode the pending notifications at the latest when
+                # the oldest is block_s old, even if no other notification comes
+                self._timer = self.timebase.call_at(self._raw_t0 + self.block_s, self._on_timer)
+            await self._ready.wait()
 
-    async def _wait_or_flush(self, deadline: float) -> None:
-        """Wait for the queue, but decode the pending notifications at ``deadline`` (host
-        time) if nothing came: latency stays bounded when notifications pause."""
-        ready = asyncio.ensure_future(self._ready.wait())
-        timer = asyncio.ensure_future(self.timebase.sleep_until(deadline))
-        await asyncio.wait({ready, timer}, return_when=asyncio.FIRST_COMPLETED)
-        ready.cancel()
-        timer.cancel()
-        if not self._ready.is_set():
+    def _on_timer(self) -> None:
+        self._timer = None
+        if not self._raw:
+            return
+        if self.timebase.now() >= self._raw_t0 + self.block_s:
             self._process()
+        else:  # a newer batch: its own deadline
+            self._timer = self.timebase.call_at(self._raw_t0 + self.block_s, self._on_timer)
 
     # connection ------------------------------------------------------------------------
     async def _resolve(self) -> None:

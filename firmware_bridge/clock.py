@@ -45,30 +45,52 @@ def lower_envelope_fit(d: np.ndarray, r: np.ndarray) -> tuple[float, float]:
     if d.size == 1 or np.ptp(d) == 0:
         return float(r.min()), 0.0
     order = np.argsort(d, kind="stable")
-    xs_a, ys_a = d[order], r[order]
-    xs, ys = xs_a.tolist(), ys_a.tolist()  # Python floats: same IEEE arithmetic, no boxing
-    hull: list[int] = []
-    for i in range(len(xs)):
-        xi, yi = xs[i], ys[i]
-        while len(hull) >= 2:
-            o, a = hull[-2], hull[-1]
-            cross = (xs[a] - xs[o]) * (yi - ys[o]) - (ys[a] - ys[o]) * (xi - xs[o])
-            if cross <= 0:
-                hull.pop()
+    xs_a = d[order]
+    xs, ys = xs_a.tolist(), r[order].tolist()  # Python floats: same IEEE arithmetic, faster
+    hx: list[float] = []  # lower hull (monotone chain), as coordinates
+    hy: list[float] = []
+    _chain(hx, hy, xs, ys)
+    if len(hx) == 1:
+        return float(hy[0]), 0.0
+    got = _edge_at(hx, hy, float(xs_a.mean()))
+    if got is not None:
+        return got
+    return float(min(ys)), 0.0  # pragma: no cover - unreachable for distinct xs
+
+
+def _chain(hx: list[float], hy: list[float], xs: list[float], ys: list[float]) -> None:
+    """Extend the lower hull ``(hx, hy)`` (monotone chain, collinear points dropped) with
+    the points ``xs, ys`` (sorted by x, right of the hull)."""
+    n = len(hx)  # stack top; the lists are padded so that pushes overwrite in place
+    pad = [0.0] * len(xs)
+    hx.extend(pad)
+    hy.extend(pad)
+    for xi, yi in zip(xs, ys, strict=True):
+        while n >= 2:
+            ox = hx[n - 2]
+            oy = hy[n - 2]
+            if (hx[n - 1] - ox) * (yi - oy) - (hy[n - 1] - oy) * (xi - ox) <= 0:
+                n -= 1
             else:
                 break
-        hull.append(i)
-    if len(hull) == 1:
-        return float(ys[hull[0]]), 0.0
-    xm = float(xs_a.mean())
-    for j in range(len(hull) - 1):
-        p, q = hull[j], hull[j + 1]
-        if xs[q] >= xm or j == len(hull) - 2:
-            if xs[q] == xs[p]:
+        hx[n] = xi
+        hy[n] = yi
+        n += 1
+    del hx[n:]
+    del hy[n:]
+
+
+def _edge_at(hx: list[float], hy: list[float], xm: float) -> tuple[float, float] | None:
+    """Intercept and slope of the hull edge spanning ``xm`` (the last edge if none)."""
+    last = len(hx) - 2
+    for j in range(last + 1):
+        px, qx = hx[j], hx[j + 1]
+        if qx >= xm or j == last:
+            if qx == px:
                 continue
-            b = (ys[q] - ys[p]) / (xs[q] - xs[p])
-            return float(ys[p] - b * xs[p]), float(b)
-    return float(min(ys)), 0.0  # pragma: no cover - unreachable for distinct xs
+            b = (hy[j + 1] - hy[j]) / (qx - px)
+            return float(hy[j] - b * px), float(b)
+    return None
 
 
 class ClockMapper:
@@ -108,6 +130,10 @@ class ClockMapper:
         self._b = 0.0
         self._dirty = False
         self.n_observations = 0
+        # Hull of every bin but the last, reused by the next refit while the oldest bin
+        # stays (bins are in increasing time order unless ``_sorted`` is False).
+        self._sorted = True
+        self._base: tuple[float, int, list[float], list[float]] | None = None
 
     @property
     def ready(self) -> bool:
@@ -142,6 +168,8 @@ class ClockMapper:
                 last[1], last[2] = device_time, r
                 self._dirty = True
         else:
+            if self._bins and bid < self._bins[-1][0]:
+                self._sorted = False  # out of order: refits sort from scratch
             self._bins.append([bid, device_time, r])
             self._dirty = True
             oldest = bid - self.window_s / self.bin_s
@@ -153,13 +181,40 @@ class ClockMapper:
     def _refit_if_needed(self) -> None:
         if not self._dirty or not self._bins:
             return
-        arr = np.array(self._bins, dtype=np.float64)
-        a, b = lower_envelope_fit(arr[:, 1], arr[:, 2])
+        got = self._fit_sorted() if self._sorted else None
+        if got is None:
+            arr = np.array(self._bins, dtype=np.float64)
+            a, b = lower_envelope_fit(arr[:, 1], arr[:, 2])
+        else:
+            a, b = got
         if abs(b) > self.max_drift:
+            arr = np.array(self._bins, dtype=np.float64)
             b = math.copysign(self.max_drift, b)
             a = float(np.min(arr[:, 2] - b * arr[:, 1]))
         self._a, self._b = a, b
         self._dirty = False
+
+    def _fit_sorted(self) -> tuple[float, float] | None:
+        """:func:`lower_envelope_fit` of the bins (in time order), continuing the hull of
+        the previous refit: bins other than the last never change, so the monotone chain
+        over them is the same — and so is the result, bit for bit."""
+        bins = self._bins
+        n = len(bins)
+        if n < 2:
+            return None
+        base = self._base
+        if base is not None and base[0] == bins[0][0] and base[1] <= n - 1:
+            _, done, hx, hy = base
+        else:
+            done, hx, hy = 0, [], []
+        if done < n - 1:
+            new = [bins[i] for i in range(done, n - 1)]
+            _chain(hx, hy, [b[1] for b in new], [b[2] for b in new])
+        self._base = (bins[0][0], n - 1, hx, hy)
+        hx, hy = hx[:], hy[:]
+        _chain(hx, hy, [bins[-1][1]], [bins[-1][2]])
+        d = np.fromiter((b[1] for b in bins), dtype=np.float64, count=n)
+        return _edge_at(hx, hy, float(d.mean()))
 
     def coefficients(self) -> tuple[float, float]:
         """Current ``(offset, drift)``: :meth:`map` computes ``d + offset + drift·d −

@@ -11,6 +11,8 @@ import asyncio
 import heapq
 import itertools
 import time
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["RealTime", "ScaledTime", "SimulatedTime", "Timebase", "make_timebase"]
 
@@ -29,6 +31,15 @@ class Timebase:
     async def sleep(self, dt: float) -> None:
         """Wait ``dt`` seconds of this timebase."""
         await self.sleep_until(self.now() + max(0.0, dt))
+
+    def call_at(self, t: float, callback: Callable[[], Any]) -> Any:
+        """Call ``callback()`` on the running loop once ``now() >= t``; returns a handle
+        with ``cancel()``."""
+        async def later() -> None:
+            await self.sleep_until(t)
+            callback()
+
+        return asyncio.get_running_loop().create_task(later())
 
     def try_advance(self, t: float) -> bool:
         """Move ``now()`` to ``t`` without yielding, when nothing else can be due first.
@@ -50,6 +61,10 @@ class RealTime(Timebase):
         """Sleep on the event loop until ``t``."""
         await asyncio.sleep(max(0.0, t - time.monotonic()))
 
+    def call_at(self, t: float, callback: Callable[[], Any]) -> asyncio.TimerHandle:
+        """``loop.call_later`` until ``t``."""
+        return asyncio.get_running_loop().call_later(max(0.0, t - time.monotonic()), callback)
+
 
 class ScaledTime(Timebase):
     """Simulated time running ``speed`` times faster than the wall clock, from 0."""
@@ -67,6 +82,11 @@ class ScaledTime(Timebase):
     async def sleep_until(self, t: float) -> None:
         """Sleep the wall-clock share of the simulated wait."""
         await asyncio.sleep(max(0.0, (t - self.now()) / self.speed))
+
+    def call_at(self, t: float, callback: Callable[[], Any]) -> asyncio.TimerHandle:
+        """``loop.call_later`` for the wall-clock share of the wait."""
+        delay = max(0.0, (t - self.now()) / self.speed)
+        return asyncio.get_running_loop().call_later(delay, callback)
 
 
 class SimulatedTime(Timebase):
@@ -94,6 +114,10 @@ class SimulatedTime(Timebase):
     async def sleep_until(self, t: float) -> None:
         """Park until the driver reaches ``t`` (waiters due now also queue, so that time
         never jumps past a task that is still running at the current instant)."""
+        await self._waiter(t)
+
+    def _waiter(self, t: float) -> asyncio.Future[None]:
+        """A future the driver resolves when time reaches ``t``."""
         t = max(t, self._now)
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
@@ -102,7 +126,14 @@ class SimulatedTime(Timebase):
             self._wake = asyncio.Event()  # events bind to the running loop on first wait
             self._driver = loop.create_task(self._drive())
         self._wake.set()
-        await fut
+        return fut
+
+    def call_at(self, t: float, callback: Callable[[], Any]) -> asyncio.Future[None]:
+        """A waiter like :meth:`sleep_until`'s, calling ``callback()`` when resolved (cancel
+        the returned future to call it off)."""
+        fut = self._waiter(t)
+        fut.add_done_callback(lambda f: None if f.cancelled() else callback())
+        return fut
 
     def try_advance(self, t: float) -> bool:
         """Jump to ``t`` (never backwards) if no other waiter is due at or before ``t``.

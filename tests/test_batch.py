@@ -160,3 +160,17 @@ def test_kill_9_loses_no_finished_night(tmp_path: Path) -> None:
     assert all(status[n] == "skipped" for n in done)
     assert sum(s == "done" for s in status.values()) == 40 - len(done)
     assert read_table(out, "nights").num_rows == 40
+
+
+def test_agreement_aligns_a_reference_that_starts_later(tmp_path: Path) -> None:
+    from dreamband.batch.discover import NightInput
+    from dreamband.batch.night import _agreement
+    from dreamband.core import Hypnogram
+
+    ref = Hypnogram(np.array([2, 2, 4, 4, 0]), offset=90.0)  # starts 3 epochs in
+    write_hypnogram(ref, tmp_path / "ref.csv")
+    staged = Hypnogram(np.array([0, 0, 0, 2, 2, 4, 1, 0, 0, 0]))
+    inp = NightInput("n", tmp_path / "x.edf", "eeg", "p", tmp_path / "ref.csv")
+    out = _agreement(staged, inp)
+    assert out["ref_epochs"] == 5
+    assert out["ref_accuracy"] == pytest.approx(4 / 5)

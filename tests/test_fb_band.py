@@ -84,8 +84,8 @@ def test_mapped_host_time_tracks_the_true_sampling_time() -> None:
         if isinstance(blk, SampleBlock) and blk.stream == "eeg" and blk.host_time[0] > 60.0:
             truth = np.array([dev.host_time(i / 256.0)
                               for i in range(blk.first_index, blk.first_index + blk.n_samples)])
-            errs.append(np.abs(blk.host_time - truth).max())
-    assert len(errs) > 100 and max(errs) < 0.005
+            errs.extend(np.abs(blk.host_time - truth))
+    assert len(errs) > 20 * 256 and max(errs) < 0.005  # every sample of the last 30 s
 
 
 def test_overflow_drops_oldest_and_marks_it() -> None:

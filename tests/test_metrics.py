@@ -51,6 +51,7 @@ def test_length_mismatch_is_a_clear_error() -> None:
         cohen_kappa([0, 1, 2], [0, 1], LABELS)
 
 
+@pytest.mark.filterwarnings("ignore:.*cohen_kappa_score. is undefined")
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2)), min_size=2, max_size=80),

@@ -116,12 +116,16 @@ def _agreement(hyp: Hypnogram, inp: NightInput) -> dict[str, float]:
     ref = read_hypnogram(inp.reference)
     if hyp.scheme == "wearable":
         ref = ref.to_wearable()
+    if ref.epoch_length != hyp.epoch_length:
+        return {}
+    # epoch i of hyp starts where epoch i + shift of the reference does
     shift = round((hyp.offset - ref.offset) / hyp.epoch_length)
-    n = min(hyp.n_epochs, ref.n_epochs - shift)
-    if n <= 0 or ref.epoch_length != hyp.epoch_length:
+    lo = max(0, -shift)
+    hi = min(hyp.n_epochs, ref.n_epochs - shift)
+    if hi <= lo:
         return {}
     rep = classification_report(
-        ref.stages[shift : shift + n], hyp.stages[:n],
+        ref.stages[lo + shift : hi + shift], hyp.stages[lo:hi],
         [c.value for c in hyp.classes], [c.label for c in hyp.classes],
     )
     return {"ref_kappa": rep["kappa"], "ref_accuracy": rep["accuracy"], "ref_epochs": rep["n"]}

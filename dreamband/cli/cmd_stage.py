@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if is_heart_input(path):
         from dreamband.staging.heart import stage_heart_file
 
-        hyp = stage_heart_file(path, live=args.live)
+        hyp = stage_heart_file(path, live=args.live, lag=args.lag if args.live else 0)
     else:
         from dreamband.staging.api import stage_recording
 

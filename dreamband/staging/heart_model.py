@@ -257,7 +257,8 @@ def predict_night(
         ``(n_epochs, 3)`` smoothed probabilities, temperature-calibrated when
         ``calibration`` is given (a temperature does not move the argmax).
     """
-    raw = booster.predict(np.asarray(X, dtype=float))
+    # One thread: a night is small, and OpenMP threads only contend on a shared machine.
+    raw = booster.predict(np.asarray(X, dtype=float), num_threads=1)
     if live and lag > 0:
         from dreamband.features.heart_lag import split_lag
 
