@@ -30,12 +30,14 @@ from firmware_bridge.profiles import Profile, get_profile, match_profile
 from firmware_bridge.profiles.base import Frame, StreamSpec
 from firmware_bridge.profiles.heart_rate import decode_battery
 from firmware_bridge.sequence import CounterTracker
-from firmware_bridge.timebase import RealTime, Timebase
+from firmware_bridge.timebase import RealTime, SimulatedTime, Timebase
 from firmware_bridge.types import DecodeError, Gap, SampleBlock
 
 __all__ = ["Band", "BandError", "BandStatus"]
 
 logger = logging.getLogger(__name__)
+_BLOCK_S = 0.25  # default batch length (s of host time)
+_BLOCK_S_SIMULATED = 1.0
 _MAX_RAW = 2048  # notifications queued before a decode pass, whatever their age
 _ADDRESS = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f-]{36}$")
 
@@ -111,12 +113,14 @@ class Band:
         Seconds to look for a band given by name.
     battery_interval : float
         Seconds between battery reads.
-    block_s : float
+    block_s : float, optional
         Notifications are stamped on arrival and decoded in batches: a batch (and the one
         block per stream it yields) is closed when its first notification is this many
         seconds old (host time) — at the next notification, or by a timer while the consumer
         waits. 0 decodes each notification on arrival. Samples, times and gaps do not
         depend on it; only how they are cut into blocks, and the added latency (≤ block_s).
+        Default: 0.25 s; 1 s on a :class:`~firmware_bridge.timebase.SimulatedTime` (max-speed
+        replays, where nobody waits on the latency and fewer, larger blocks are cheaper).
     seed : int, optional
         Seed of the back-off jitter.
     """
@@ -126,10 +130,12 @@ class Band:
                  backend_kwargs: dict[str, Any] | None = None, timebase: Timebase | None = None,
                  queue_size: int = 4096, reconnect: bool = True,
                  backoff: tuple[float, float] = (0.5, 30.0), scan_timeout: float = 10.0,
-                 battery_interval: float = 60.0, block_s: float = 0.5,
+                 battery_interval: float = 60.0, block_s: float | None = None,
                  seed: int | None = None) -> None:
         if queue_size < 1:
             raise ValueError(f"queue_size must be >= 1, got {queue_size}")
+        if block_s is None:
+            block_s = _BLOCK_S_SIMULATED if isinstance(timebase, SimulatedTime) else _BLOCK_S
         if not block_s >= 0:
             raise ValueError(f"block_s must be >= 0, got {block_s}")
         self.target = target

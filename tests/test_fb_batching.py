@@ -139,6 +139,8 @@ def test_idle_stream_is_flushed_within_block_s() -> None:
     assert max(delays) <= 0.3 + 1e-9
 
 
-def test_negative_block_s_is_rejected() -> None:
+def test_block_s_default_depends_on_the_clock_and_must_not_be_negative() -> None:
+    assert Band("0B:00:00:00:00:01").block_s == 0.25  # real time: bounded latency
+    assert Band("0B:00:00:00:00:01", timebase=SimulatedTime()).block_s == 1.0
     with pytest.raises(ValueError, match="block_s"):
         Band("0B:00:00:00:00:01", block_s=-1.0)

@@ -242,3 +242,43 @@ def test_fuzz_stateful_stream_decoders(profile: str, packets: list[tuple[int, by
             continue
         for f in frames:
             assert np.all(np.isfinite(f.samples))
+
+
+def test_muse_feed_batch_equals_feed_one_by_one() -> None:
+    """Batched decoding (with its fast path for complete in-order groups) gives the frames
+    feed() gives, on a stream with lost, reordered, malformed and foreign notifications."""
+    rng = np.random.default_rng(11)
+    chars = list(muse.EEG_CHARS)
+    items = []
+    for k in range(400):
+        x = rng.normal(0, 80, (4, 12))
+        group = [(c, muse.encode_eeg(k % 65536, x[j])) for j, c in enumerate(chars)]
+        if k % 7 == 3:
+            group.pop(int(rng.integers(4)))  # one electrode lost
+        if k % 11 == 5:
+            group.reverse()
+        if k % 13 == 2:
+            group[0] = (group[0][0], group[0][1][:15])  # truncated
+        items += group
+        if k % 5 == 0:
+            items.append((muse.TELEMETRY, muse.encode_telemetry(k, 80.0)))
+    ref, n_err = [], 0
+    one = muse.MuseDecoder()
+    for i, (u, d) in enumerate(items):
+        try:
+            ref += [(i, f) for f in one.feed(u, bytearray(d))]
+        except DecodeError:
+            n_err += 1
+    batched = muse.MuseDecoder()
+    got, errors = [], []
+    for start in range(0, len(items), 37):  # batches cutting groups anywhere
+        chunk = [(u, bytearray(d)) for u, d in items[start:start + 37]]
+        frames, errs = batched.feed_batch(chunk)
+        got += [(start + i, f) for i, f in frames]
+        errors += errs
+    assert len(errors) == n_err > 0
+    assert [i for i, _ in got] == [i for i, _ in ref]
+    assert sum(f.stream == "eeg" for _, f in ref) > 300
+    for (_, a), (_, b) in zip(ref, got, strict=True):
+        assert (a.stream, a.position, a.meta) == (b.stream, b.position, b.meta)
+        np.testing.assert_array_equal(a.samples, b.samples)

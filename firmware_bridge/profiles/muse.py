@@ -20,6 +20,7 @@ as implemented by open-source clients (muse-lsl, muse-js):
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import numpy as np
 
@@ -55,6 +56,8 @@ EEG_CHARS = {
     "273e0005" + _TAIL: "AF8",
     "273e0006" + _TAIL: "TP10",
 }
+_CHAR_ORDER = tuple(EEG_CHARS)  # electrode characteristics in EEG_CHANNELS order
+_FIRST_CHAR = _CHAR_ORDER[0]
 AUX_CHAR = "273e0007" + _TAIL
 TELEMETRY = "273e000b" + _TAIL
 ACCEL = "273e000a" + _TAIL
@@ -226,7 +229,8 @@ class MuseDecoder:
         channel = EEG_CHARS.get(char_uuid)
         if channel is None:
             return self._other(char_uuid, data)
-        decode_eeg(data)  # validates before any state changes
+        if len(data) != PACKET_BYTES:  # validate before any state changes
+            decode_eeg(data)  # raises the DecodeError naming what is wrong
         done = self._assemble(channel, data)
         if done is None:
             return []
@@ -247,8 +251,25 @@ class MuseDecoder:
         """
         out: list[tuple[int, Frame | None]] = []
         errors: list[DecodeError] = []
-        done: list[tuple[int, int, list[bytes]]] = []
-        for i, (uuid, data) in enumerate(items):
+        done: list[tuple[int, int, list[Any]]] = []
+        n_items = len(items)
+        i = -1
+        while i + 1 < n_items:
+            i += 1
+            uuid, data = items[i]
+            if uuid == _FIRST_CHAR and not self._pending and i + 3 < n_items:
+                # fast path: the four electrodes of one index in a row, nothing pending
+                # (what feed() would do with them: one complete frame, no state left)
+                (u1, d1), (u2, d2), (u3, d3) = items[i + 1], items[i + 2], items[i + 3]
+                if (u1 == _CHAR_ORDER[1] and u2 == _CHAR_ORDER[2] and u3 == _CHAR_ORDER[3]
+                        and len(data) == len(d1) == len(d2) == len(d3) == PACKET_BYTES
+                        and data[0] == d1[0] == d2[0] == d3[0]  # the same packet index
+                        and data[1] == d1[1] == d2[1] == d3[1]):
+                    index = (data[0] << 8) | data[1]
+                    done.append((len(out), index, [data, d1, d2, d3]))
+                    out.append((i + 3, None))
+                    i += 3
+                    continue
             channel = EEG_CHARS.get(uuid)
             if channel is None:
                 try:
