@@ -79,7 +79,7 @@ def test_stage_reports_a_missing_channel_in_one_line(psg, capsys):
 def test_stage_routes_heart_inputs_to_the_heart_stager(tmp_path, monkeypatch):
     seen = []
 
-    def fake(path, live=False):
+    def fake(path, live=False, lag=0):
         seen.append(path)
         return Hypnogram(stages=np.array([0, 1, 2], dtype=np.int8), scheme="wearable")
 

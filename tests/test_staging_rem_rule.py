@@ -32,3 +32,14 @@ def test_without_eog_and_emg_the_rem_rule_neither_helps_nor_hurts() -> None:
     lik = stage_likelihoods(predicates(low_amplitude=1, theta=1, eye_movements=0.5, low_emg=0.5))
     assert STAGES[int(lik.argmax())] == "N1"
     assert lik[0, 4] < lik[0, 1]
+
+
+def test_atonia_with_eye_movements_outweighs_relative_alpha_for_wake() -> None:
+    # REM often shows more relative alpha than the NREM around it; wake keeps chin tone
+    lik = stage_likelihoods(
+        predicates(alpha=0.6, low_amplitude=1, theta=1, eye_movements=1, low_emg=1)
+    )
+    assert STAGES[int(lik.argmax())] == "REM"
+    awake = stage_likelihoods(predicates(alpha=0.6, high_freq=0.9, low_amplitude=1, theta=1,
+                                         eye_movements=1, low_emg=0))
+    assert STAGES[int(awake.argmax())] == "W"

@@ -11,9 +11,9 @@ from dreamband.cli.cmd_replay import add_common, options_from_args
 __all__ = ["DEFAULT_MINUTES", "DEFAULT_START_MIN", "register", "run"]
 
 #: Minutes of night replayed by default and where (after lights-off) they start: the first
-#: sleep cycles, with the first REM periods.
-DEFAULT_MINUTES = 90.0
-DEFAULT_START_MIN = 60.0
+#: three sleep cycles, with their REM periods (about a minute of wall time at max speed).
+DEFAULT_MINUTES = 240.0
+DEFAULT_START_MIN = 30.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:

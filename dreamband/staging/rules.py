@@ -91,13 +91,15 @@ def stage_likelihoods(pred: np.ndarray) -> np.ndarray:
     not_sw = 1.0 - sw
     n2_any = np.maximum(n2, 0.8 * n2c)
     wake_sign = np.maximum(alpha, hf)
-    # AASM tells REM from N1 by atonia with rapid eye movements. ``rem_sign`` is 0 when
+    # AASM tells REM from N1 and from wake by atonia with rapid eye movements (wake keeps
+    # its chin tone; relative alpha alone is ambiguous, REM often has more of it than the
+    # NREM around it). ``rem_sign`` is 0 when
     # neither EOG nor EMG was recorded (both predicates sit at 0.5), so the rules then
     # behave exactly as without it.
     rem_sign = np.clip((rems * lowemg - 0.25) / 0.75, 0.0, 1.0)
     lik = np.column_stack(
         [
-            not_sw * (1.0 - 0.8 * n2) * wake_sign,
+            not_sw * (1.0 - 0.8 * n2) * wake_sign * (1.0 - 0.6 * rem_sign),
             not_sw * (1.0 - n2_any) * (1.0 - 0.5 * alpha) * (0.5 + 0.5 * theta) * lowamp
             * (1.0 - rem_sign),
             not_sw * (0.1 + 0.9 * n2_any) * (1.0 - 0.7 * wake_sign),
