@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from dreamband.errors import InputFileError
-from dreamband.pipeline.spec import Table, load_pipeline
+from dreamband.pipeline.spec import Table, load_pipeline, read_toml
 
 __all__ = ["PIPELINE_KINDS", "register", "run"]
 
@@ -55,12 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _kind(path: Path) -> str:
-    if not path.is_file():
-        raise InputFileError(path, "pipeline file not found")
-    try:
-        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputFileError(path, f"not valid TOML: {exc}") from None
+    data: dict[str, Any] = read_toml(path, "pipeline file")
     kind = data.get("kind")
     if kind not in PIPELINE_KINDS:
         allowed = ", ".join(repr(k) for k in PIPELINE_KINDS)

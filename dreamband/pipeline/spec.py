@@ -19,7 +19,7 @@ from typing import Any
 
 from dreamband.errors import InputFileError
 
-__all__ = ["Field", "Table", "load_pipeline", "validate"]
+__all__ = ["Field", "Table", "load_pipeline", "read_toml", "validate"]
 
 _MISSING = object()
 
@@ -92,15 +92,28 @@ def load_pipeline(path: str | Path, schema: Table) -> dict[str, Any]:
         Missing file, TOML syntax error (with line), or any schema violation.
     """
     path = Path(path)
+    return validate(read_toml(path, "pipeline file"), schema, source=path)
+
+
+def read_toml(path: str | Path, what: str = "file") -> dict[str, Any]:
+    """Parse a TOML file; one-line :class:`InputFileError` naming it when that fails.
+
+    Parameters
+    ----------
+    path : path
+        The file.
+    what : str
+        What the file is, for the "not found" message (``"pipeline file"``).
+    """
+    path = Path(path)
     if not path.is_file():
-        raise InputFileError(path, "pipeline file not found")
+        raise InputFileError(path, f"{what} not found")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise InputFileError(path, f"not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise InputFileError(path, "not a UTF-8 text file") from None
-    return validate(data, schema, source=path)
 
 
 def validate(data: Mapping[str, Any], schema: Table, source: str | Path = "<pipeline>") -> dict:

@@ -23,7 +23,6 @@ key named.
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,13 +147,7 @@ def load_impairments(path: str | Path) -> Impairments:
     InputFileError
         Missing file, TOML syntax error, unknown key, wrong type or value.
     """
+    from dreamband.pipeline.spec import read_toml
+
     path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, "impairment file not found")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InputFileError(path, f"not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise InputFileError(path, "not a UTF-8 text file") from None
-    return parse_impairments(data, path)
+    return parse_impairments(read_toml(path, "impairment file"), path)
