@@ -174,3 +174,29 @@ def test_agreement_aligns_a_reference_that_starts_later(tmp_path: Path) -> None:
     out = _agreement(staged, inp)
     assert out["ref_epochs"] == 5
     assert out["ref_accuracy"] == pytest.approx(4 / 5)
+
+
+def test_nights_table_summarises_signal_quality(tmp_path: Path) -> None:
+    import edfio
+
+    from dreamband.sim import VirtualSleeper
+
+    hyp = scored_night(3, datetime(2024, 5, 1, 23, 0), n=120)  # one hour
+    sleeper = VirtualSleeper(hyp, channels="psg", seed=1)
+    data = sleeper.generate(0, hyp.duration)
+    eeg = np.asarray(data["EEG Fpz-Cz"], dtype=float)
+    fs = sleeper.fs
+    eeg[int(600 * fs) : int(900 * fs)] = 0.0  # 5 min flat line: electrode off
+    signals = [edfio.EdfSignal(eeg, sampling_frequency=fs, label="EEG Fpz-Cz",
+                               physical_dimension="uV", physical_range=(-500, 500))]
+    edfio.Edf(signals, starttime=datetime(2024, 5, 1, 23, 0).time()).write(tmp_path / "flat.edf")
+    beats = tmp_path / "beats.csv"
+    rr = np.diff(sleeper.beats().times) * 1000
+    beats.write_text("rr_ms\n" + "\n".join(f"{v:.1f}" for v in rr) + "\n")
+    out = tmp_path / "out"
+    outcomes = run_nights(discover_inputs([tmp_path / "flat.edf", beats]), out, workers=1)
+    assert [o.status for o in outcomes] == ["done", "done"], [o.error for o in outcomes]
+    table = read_table(out, "nights").to_pandas().set_index("night")
+    assert 5.0 <= table.loc["flat", "artefact_pct"] <= 60.0  # ~10 of the in-bed epochs
+    assert np.isnan(table.loc["flat", "signal_valid_pct"])
+    assert table.loc["beats", "signal_valid_pct"] > 90.0

@@ -86,6 +86,7 @@ def analyse_night(inp: NightInput, options: BatchOptions) -> NightResult:
         "rem_cycles": len(in_window),
         "rem_density_per_min": _density(in_window) if _has_eog(hyp, inp) else float("nan"),
         **stats,
+        **_quality(hyp, window),
     }
     if inp.reference is not None and inp.kind != "scored":
         summary.update(_agreement(hyp, inp))
@@ -95,6 +96,25 @@ def analyse_night(inp: NightInput, options: BatchOptions) -> NightResult:
         "nights": nights_table([summary]),
     }
     return NightResult(tables, hyp.n_epochs, summary)
+
+
+def _quality(hyp: Hypnogram, window: Hypnogram) -> dict[str, float]:
+    """Signal-quality summary of the in-bed window.
+
+    ``artefact_pct``: EEG epochs flagged flat, clipped or artefact by the evidence
+    detectors. ``signal_valid_pct``: heart nights, share of the night covered by clean
+    beats. Absent (NaN) where the night has no such information (scored nights).
+    """
+    out: dict[str, float] = {}
+    bad = hyp.meta.get("bad_epochs")
+    if bad is not None and len(bad) == hyp.n_epochs:
+        first = round((window.offset - hyp.offset) / hyp.epoch_length)
+        part = np.asarray(bad)[first : first + window.n_epochs]
+        out["artefact_pct"] = 100.0 * float(part.mean()) if part.size else float("nan")
+    valid = hyp.meta.get("valid_fraction")
+    if valid is not None:
+        out["signal_valid_pct"] = 100.0 * float(valid)
+    return out
 
 
 def _has_eog(hyp: Hypnogram, inp: NightInput) -> bool:

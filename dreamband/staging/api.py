@@ -253,6 +253,7 @@ def stage_recording(
             "channels": {k: v for k, v in vars(inp.choice).items() if v},
             "explain": explain,
             "recording": inp.source,
+            "bad_epochs": np.asarray(ev.bad, dtype=bool),
         },
     )
 

@@ -99,7 +99,7 @@ SCHEMAS: dict[str, pa.Schema] = {
                     "rem_latency_min", "awakenings", "unscored_min",
                     "N1_min", "N1_pct", "N2_min", "N2_pct", "N3_min", "N3_pct",
                     "NREM_min", "NREM_pct", "REM_min", "REM_pct",
-                    "ref_kappa", "ref_accuracy",
+                    "ref_kappa", "ref_accuracy", "artefact_pct", "signal_valid_pct",
                 )
             ],
             ("ref_epochs", pa.int32()),
