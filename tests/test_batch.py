@@ -200,3 +200,20 @@ def test_nights_table_summarises_signal_quality(tmp_path: Path) -> None:
     assert 5.0 <= table.loc["flat", "artefact_pct"] <= 60.0  # ~10 of the in-bed epochs
     assert np.isnan(table.loc["flat", "signal_valid_pct"])
     assert table.loc["beats", "signal_valid_pct"] > 90.0
+
+
+def test_a_live_session_folder_is_analysed_per_participant_as_one_session(tmp_path: Path) -> None:
+    session = tmp_path / "lab-night"
+    assert main(["demo", "--minutes", "20", "--out", str(session), "--quiet",
+                 "--data-dir", str(tmp_path / "no-data")]) == 0
+    (session / "notes.parquet").write_bytes(b"not ours")  # other files in it are not nights
+    nights = discover_inputs([tmp_path])
+    assert {n.kind for n in nights} == {"session"} and len(nights) == 6
+    assert {n.session for n in nights} == {"lab-night"}
+    outcomes = run_nights(nights, tmp_path / "out", workers=1)
+    assert all(o.status == "done" for o in outcomes), [o.error for o in outcomes]
+    table = read_table(tmp_path / "out", "nights").to_pandas()
+    assert (table["n_epochs"] == 40).all()
+    write_group_windows(tmp_path / "out", nights, k=2, min_duration=0)
+    windows = read_table(tmp_path / "out", "group_windows")
+    assert set(windows["session"].to_pylist()) <= {"session-lab-night"}

@@ -10,7 +10,11 @@ A night is one of:
     intervals / heart-rate samples;
 ``scored``
     an expert or earlier hypnogram with no signal beside it (Sleep-EDF ``*-Hypnogram.edf``
-    without its PSG, our staging CSV/Parquet): analysed as scored, without staging.
+    without its PSG, our staging CSV/Parquet): analysed as scored, without staging;
+``session``
+    one participant of a live or replay session folder (``session.json`` +
+    ``epochs.parquet`` written by the live engine): its live stages, analysed as scored.
+    The participants of one session folder form one group session.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class NightInput:
     kind: str
     participant: str
     reference: Path | None = None
+    session: str | None = None
 
     @property
     def files(self) -> list[Path]:
@@ -111,11 +116,41 @@ def _participant(path: Path) -> str:
     return path.stem.split("-")[0]
 
 
-def _files_in(folder: Path) -> Iterable[Path]:
+def is_session_folder(folder: Path) -> bool:
+    """True for a folder written by the live engine (``session.json`` + ``epochs.parquet``)."""
+    return (folder / "session.json").is_file() and (folder / "epochs.parquet").is_file()
+
+
+def _session_nights(folder: Path) -> list[tuple[Path, str, Path | None, str]]:
+    """(epochs file, kind, reference, participant) for each participant of a session."""
+    import json
+
+    try:
+        meta = json.loads((folder / "session.json").read_text(encoding="utf-8"))
+        names = list(meta["participants"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputFileError(folder / "session.json", f"not a dreamband session file ({exc})",
+                             "participants") from None
+    return [(folder / "epochs.parquet", "session", None, name) for name in sorted(names)]
+
+
+def _walk(folder: Path) -> Iterable[tuple[Path, str, Path | None, str | None]]:
+    """Night inputs under a folder; a session folder is taken whole, its files not classified."""
+    if is_session_folder(folder):
+        yield from _session_nights(folder)
+        return
     for root, dirs, files in os.walk(folder):
+        here = Path(root)
+        if here != folder and is_session_folder(here):
+            dirs[:] = []
+            yield from _session_nights(here)
+            continue
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            yield Path(root) / name
+            path = here / name
+            kind = _classify(path)
+            if kind is not None:
+                yield (path, *kind, None)
 
 
 def discover_inputs(
@@ -142,31 +177,35 @@ def discover_inputs(
         An input that is neither a file, a folder nor a known dataset name, or a file that
         holds no night.
     """
-    found: list[tuple[Path, str, Path | None]] = []
+    found: list[tuple[Path, str, Path | None, str | None]] = []
     for item in inputs:
         path = Path(item).expanduser()
         if path.is_file():
             kind = _classify(path)
             if kind is None:
                 raise InputFileError(path, "not a recording, heart record or hypnogram")
-            found.append((path, *kind))
+            found.append((path, *kind, None))
         elif path.is_dir():
-            found += [(p, *k) for p in _files_in(path) if (k := _classify(p)) is not None]
+            found += list(_walk(path))
         else:
-            folder = _dataset_folder(str(item), data_dir)
-            found += [(p, *k) for p in _files_in(folder) if (k := _classify(p)) is not None]
+            found += list(_walk(_dataset_folder(str(item), data_dir)))
     nights: list[NightInput] = []
     seen: dict[str, int] = {}
-    done_paths: set[Path] = set()
-    for path, kind, ref in found:
-        if path.resolve() in done_paths:
+    done: set[tuple[Path, str | None]] = set()
+    for path, kind, ref, who in found:
+        key = (path.resolve(), who)
+        if key in done:
             continue
-        done_paths.add(path.resolve())
-        base = re.sub(r"[^A-Za-z0-9._-]+", "_", path.stem)
+        done.add(key)
+        stem = f"{path.parent.name}-{who}" if kind == "session" else path.stem
+        base = re.sub(r"[^A-Za-z0-9._-]+", "_", stem)
         count = seen.get(base, 0)
         seen[base] = count + 1
         night = base if count == 0 else f"{base}~{count}"
-        nights.append(NightInput(night, path, kind, _participant(path), ref))
+        if kind == "session":
+            nights.append(NightInput(night, path, kind, str(who), None, path.parent.name))
+        else:
+            nights.append(NightInput(night, path, kind, _participant(path), ref))
     return nights
 
 

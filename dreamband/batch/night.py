@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,6 +48,9 @@ def stage_input(inp: NightInput, options: BatchOptions) -> tuple[Hypnogram, list
 
         hyp = read_hypnogram(inp.path)
         return hyp, rem_periods(hyp, participant=inp.participant)
+    if inp.kind == "session":
+        hyp = read_session_participant(inp.path, inp.participant)
+        return hyp, rem_periods(hyp, participant=inp.participant)
     if inp.kind == "heart":
         from dreamband.staging.heart import stage_heart_file
 
@@ -55,6 +60,53 @@ def stage_input(inp: NightInput, options: BatchOptions) -> tuple[Hypnogram, list
 
     return stage_file(inp.path, engine=options.engine, epoch=options.epoch, with_rem=True,
                       participant=inp.participant)
+
+
+#: Live sessions carry no wall-clock date (their grid is on the host's monotonic clock):
+#: their epochs are placed on this synthetic date, the same for every participant of a
+#: session, so that the session's participants line up with each other.
+SESSION_DATE = datetime(2000, 1, 1)
+
+
+def read_session_participant(epochs_file: Path, participant: str) -> Hypnogram:
+    """One participant's live stages from a session's ``epochs.parquet``.
+
+    Unscored epochs (too much signal missing) stay unscored; probabilities are those the
+    live stager announced.
+    """
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from dreamband.errors import InputFileError
+
+    try:
+        table = pq.read_table(epochs_file)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise InputFileError(epochs_file, f"not a readable Parquet file ({exc})") from None
+    needed = {"participant", "onset_s", "duration_s", "scheme", "stage_code", "scored"}
+    missing = sorted(needed - set(table.column_names))
+    if missing:
+        raise InputFileError(epochs_file, "not a live session epochs table",
+                             f"column {missing[0]!r}")
+    rows = table.filter(pc.equal(table["participant"], participant)).sort_by("onset_s")
+    if rows.num_rows == 0:
+        raise InputFileError(epochs_file, f"no epochs of participant {participant!r}")
+    scheme = rows["scheme"][0].as_py()
+    stages = rows["stage_code"].to_numpy().astype(np.int8)
+    stages[~rows["scored"].to_numpy(zero_copy_only=False)] = -1
+    labels = ("W", "N1", "N2", "N3", "REM") if scheme == "aasm" else ("W", "NREM", "REM")
+    probs = np.column_stack([rows[f"p_{c}"].to_numpy(zero_copy_only=False) for c in labels])
+    probs = np.asarray(probs, dtype=float)
+    offset = float(rows["onset_s"][0].as_py())
+    return Hypnogram(
+        stages,
+        epoch_length=float(rows["duration_s"][0].as_py()),
+        start_time=SESSION_DATE + timedelta(seconds=offset),
+        offset=offset,
+        probabilities=np.nan_to_num(probs, nan=1.0 / len(labels)),
+        source=f"live session {epochs_file.parent.name}",
+        scheme=scheme,
+    )
 
 
 def analyse_night(inp: NightInput, options: BatchOptions) -> NightResult:

@@ -130,7 +130,16 @@ def write_group_windows(
                 raise InputFileError(sessions_file, f"night {unknown[0]!r} is not among the "
                                      f"inputs ({', '.join(names[:8])}...)", f"session {s['name']}")
     else:
-        sessions = find_sessions(hyps)
+        # participants of one live session folder form one session; other nights are
+        # grouped by overlapping clock time
+        live: dict[str, list[str]] = {}
+        for n in nights:
+            if n.session is not None and n.night in hyps:
+                live.setdefault(n.session, []).append(n.night)
+        sessions = [{"name": f"session-{k}", "nights": v, "align": "date"}
+                    for k, v in sorted(live.items())]
+        in_live = {name for names in live.values() for name in names}
+        sessions += find_sessions({k: h for k, h in hyps.items() if k not in in_live})
     total = 0
     for s in sessions:
         members = {n: hyps[n] for n in s["nights"] if n in hyps}
