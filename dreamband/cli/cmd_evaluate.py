@@ -14,8 +14,10 @@ from pathlib import Path
 
 __all__ = ["register", "run"]
 
-EEG = ("dreams", "sleep-edf")
+#: Datasets each command accepts; ``dreams-spindles`` (the registry's name) means ``dreams``.
+EEG = ("dreams", "dreams-spindles", "sleep-edf")
 HEART = ("slpdb", "sleep-accel")
+ALIASES = {"dreams-spindles": "dreams"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -42,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print the reports; returns the exit code."""
+    args.dataset = ALIASES.get(args.dataset, args.dataset)
     if args.dataset in HEART:
         from dreamband.evaluation.heart import evaluate_heart
 

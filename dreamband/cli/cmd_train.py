@@ -14,8 +14,7 @@ import sys
 
 __all__ = ["register", "run"]
 
-EEG = ("sleep-edf", "dreams")
-HEART = ("slpdb", "sleep-accel")
+from dreamband.cli.cmd_evaluate import ALIASES, EEG, HEART
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -36,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Train and save; returns the exit code."""
+    args.dataset = ALIASES.get(args.dataset, args.dataset)
     from dreamband.staging.modelfile import sidecar_path
 
     if args.dataset in HEART:
