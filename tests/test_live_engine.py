@@ -6,6 +6,7 @@ Signals come from virtual sleepers (plumbing only; no accuracy is measured here)
 from __future__ import annotations
 
 import asyncio
+import itertools
 from types import SimpleNamespace
 
 import numpy as np
@@ -397,3 +398,22 @@ def test_heart_fixed_lag_model_gives_the_heart_stagers_lagged_stages_late() -> N
     assert [e.epoch for e in st] == list(range(len(st))) and len(st) >= 89
     ok = codes >= 0
     np.testing.assert_array_equal(codes[ok], ref.stages[: codes.size][ok])
+
+
+def test_a_participant_is_in_rem_whenever_rem_is_the_decided_stage() -> None:
+    # a 3-class heart stager can decide REM with p(REM) under p_on: that epoch counts as REM
+    sl = sleeper(150, seed=2)
+    eng = LiveEngine(EpochGrid(0.0), clock=Clock(), forecast_every=0, p_on=0.6, p_off=0.4)
+    eng.add_participant("h", "heart", ("rr",), None)
+    events = []
+    for b in rr_blocks(sl.beats().times, 0.0, 7):
+        events += eng.push("h", b)
+    eng.close()
+    st = stage_events(events)
+    rem_stage = [e for e in st if e.data["stage"] == "REM"]
+    assert any(e.data["p_rem"] < 0.6 for e in rem_stage), "no REM decided under p_on"
+    assert all(e.data["rem"] for e in rem_stage)
+    # leaving REM still follows the hysteresis: p(REM) must fall under p_off
+    for prev, cur in itertools.pairwise(st):
+        if prev.data["rem"] and not cur.data["rem"] and cur.data["scored"]:
+            assert cur.data["p_rem"] < 0.4

@@ -100,7 +100,9 @@ class LiveEngine:
     grace : float
         Seconds after an epoch's end before :meth:`tick` closes it for a silent band.
     p_on, p_off : float
-        REM hysteresis thresholds on p(REM).
+        REM hysteresis thresholds on p(REM). An epoch whose decided stage is REM always
+        counts as REM (a 3-class heart stager's p(REM) can lead with less than ``p_on``);
+        leaving REM needs p(REM) under ``p_off`` and another decided stage.
     forecast_every : int
         Group epochs between forecast events (0 = none).
     context : int
@@ -280,7 +282,12 @@ class LiveEngine:
         events: list[Event] = []
         cls = slot.p.classes
         for o in outcomes:
-            state = int(slot.hyst.step(np.array([o.p_rem]))[0])
+            # In REM when REM is the decided stage, or by hysteresis on p(REM): a 3-class
+            # heart stager's calibrated p(REM) can lead with less than p_on.
+            p_eff = o.p_rem
+            if o.scored and cls[o.stage] == "REM":
+                p_eff = max(o.p_rem, self.p_on)
+            state = int(slot.hyst.step(np.array([p_eff]))[0])
             conf = 0.0 if math.isnan(o.p_rem) else o.p_rem
             code = -1 if not o.scored else (2 if state == REM else (0 if o.stage == 0 else 1))
             slot.pending[o.epoch] = (state, conf, code)
