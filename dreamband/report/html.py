@@ -16,7 +16,7 @@ import numpy as np
 
 from dreamband.batch.sessions import hypnogram_from_epochs
 from dreamband.errors import InputFileError
-from dreamband.report.plots import plot_group_timeline, plot_night
+from dreamband.report.plots import plot_night
 from dreamband.storage.results import read_table
 
 __all__ = ["write_report"]
@@ -99,10 +99,8 @@ def write_report(folder: str | os.PathLike, out: str | os.PathLike | None = None
         parts.append("<h2>Group REM windows</h2>")
         for name in sorted(set(sessions["session"].to_pylist())):
             windows = [w for w in sessions.to_pylist() if w["session"] == name]
-            members = sorted({m for w in windows for m in w["members"]})
-            hyps = {m: _night_hypnogram(epochs, m) for m in members}
             png = img / f"session-{_safe(name)}.png"
-            plot_group_timeline({k: v for k, v in hyps.items() if v is not None}, windows, png)
+            _plot_session(epochs, windows, png, name)
             parts.append(f"<h3>{html.escape(name)}: {len(windows)} windows</h3>")
             parts.append(f"<img src='img/{png.name}' alt='group timeline of {html.escape(name)}'>")
     parts.append("<h2>Nights</h2>")
@@ -130,6 +128,34 @@ def write_report(folder: str | os.PathLike, out: str | os.PathLike | None = None
     index = out / "index.html"
     index.write_text("\n".join(parts), encoding="utf-8")
     return index
+
+
+def _plot_session(epochs, windows: list[dict], png: Path, name: str) -> None:
+    """The synchronizer's group-timeline plot of a session's stored windows.
+
+    Lanes are the participants that were members of a window; windows are placed by their
+    stored wall-clock start, so the plot does not depend on which nights made the session.
+    """
+    from types import SimpleNamespace
+
+    from dreamband.sync.plot import plot_timeline
+    from dreamband.sync.timeline import build_timeline
+
+    members = sorted({m for w in windows for m in w["members"]})
+    hyps = {m: h for m in members if (h := _night_hypnogram(epochs, m)) is not None}
+    if not hyps:
+        return
+    timeline = build_timeline(hyps, align="date")
+    placed = []
+    for w in windows:
+        start = w["start_s"]
+        if w["start_time"] is not None and timeline.origin is not None:
+            start = (w["start_time"] - timeline.origin).total_seconds()
+        duration = w["end_s"] - w["start_s"]
+        placed.append(SimpleNamespace(start=start, end=start + duration, duration=duration,
+                                      k=None))
+    plot_timeline(timeline, placed, png,
+                  title=f"{name}: REM per participant (shaded), group windows (orange)")
 
 
 def _safe(text: str) -> str:

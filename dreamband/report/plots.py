@@ -1,4 +1,5 @@
-"""Plots for reports: a night's hypnogram with probabilities, a session's group timeline."""
+"""Plots for reports: a night's hypnogram with probabilities (group timelines come from
+:func:`dreamband.sync.plot.plot_timeline`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from dreamband.core.hypnogram import Hypnogram
 
-__all__ = ["plot_group_timeline", "plot_night"]
+__all__ = ["plot_night"]
 
 _COLORS = {"W": "#f2c14e", "N1": "#9ecae1", "N2": "#4292c6", "N3": "#08306b", "NREM": "#4292c6",
            "REM": "#d7301f"}
@@ -60,35 +61,6 @@ def plot_night(
     ax2.set_ylim(0, 1)
     ax2.set_ylabel("p(stage)")
     ax2.set_xlabel("hours from recording start")
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
-
-
-def plot_group_timeline(
-    hyps: Mapping[str, Hypnogram], windows: Sequence[Mapping], path: str | os.PathLike
-) -> Path:
-    """One lane per participant with REM shaded, group windows marked, on clock time."""
-    plt, (fig, ax) = _figure(figsize=(11, 0.5 + 0.45 * max(1, len(hyps))))
-    starts = [h.start_time for h in hyps.values() if h.start_time is not None]
-    origin = min(starts) if starts else None
-    for lane, (_, hyp) in enumerate(sorted(hyps.items())):
-        shift = 0.0
-        if origin is not None and hyp.start_time is not None:
-            shift = (hyp.start_time - origin).total_seconds() - hyp.offset
-        rem = np.flatnonzero(np.array(hyp.labels()) == "REM")
-        t = (hyp.onsets[rem] + shift) / 3600.0
-        ax.broken_barh([(x, hyp.epoch_length / 3600.0) for x in t], (lane - 0.35, 0.7),
-                       color=_COLORS["REM"], lw=0)
-        ax.broken_barh([((hyp.offset + shift) / 3600.0, hyp.duration / 3600.0)],
-                       (lane - 0.35, 0.7), facecolor="none", edgecolor="#bbb", lw=0.5)
-    for w in windows:
-        ax.axvspan(w["start_s"] / 3600.0, w["end_s"] / 3600.0, color="#31a354", alpha=0.25, lw=0)
-    ax.set_yticks(range(len(hyps)), sorted(hyps))
-    ax.set_xlabel("hours from session start" + (f" ({origin:%Y-%m-%d %H:%M})" if origin else ""))
-    ax.set_title("REM (red) per participant; group windows (green)", fontsize=10, loc="left")
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=90)
