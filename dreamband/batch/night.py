@@ -14,7 +14,12 @@ from dreamband.batch.discover import NightInput
 from dreamband.core.hypnogram import Hypnogram
 from dreamband.core.periods import RemPeriod
 from dreamband.stats import sleep_statistics
-from dreamband.storage.results import SCHEMAS, epochs_table, rem_periods_table
+from dreamband.storage.results import (
+    SCHEMAS,
+    epochs_table,
+    hypnogram_from_epochs,
+    rem_periods_table,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from dreamband.batch.runner import BatchOptions
@@ -91,22 +96,9 @@ def read_session_participant(epochs_file: Path, participant: str) -> Hypnogram:
     rows = table.filter(pc.equal(table["participant"], participant)).sort_by("onset_s")
     if rows.num_rows == 0:
         raise InputFileError(epochs_file, f"no epochs of participant {participant!r}")
-    scheme = rows["scheme"][0].as_py()
-    stages = rows["stage_code"].to_numpy().astype(np.int8)
-    stages[~rows["scored"].to_numpy(zero_copy_only=False)] = -1
-    labels = ("W", "N1", "N2", "N3", "REM") if scheme == "aasm" else ("W", "NREM", "REM")
-    probs = np.column_stack([rows[f"p_{c}"].to_numpy(zero_copy_only=False) for c in labels])
-    probs = np.asarray(probs, dtype=float)
     offset = float(rows["onset_s"][0].as_py())
-    return Hypnogram(
-        stages,
-        epoch_length=float(rows["duration_s"][0].as_py()),
-        start_time=SESSION_DATE + timedelta(seconds=offset),
-        offset=offset,
-        probabilities=np.nan_to_num(probs, nan=1.0 / len(labels)),
-        source=f"live session {epochs_file.parent.name}",
-        scheme=scheme,
-    )
+    return hypnogram_from_epochs(rows, start_time=SESSION_DATE + timedelta(seconds=offset),
+                                 source=f"live session {epochs_file.parent.name}")
 
 
 def analyse_night(inp: NightInput, options: BatchOptions) -> NightResult:

@@ -20,7 +20,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -28,9 +27,14 @@ from dreamband.batch.discover import NightInput
 from dreamband.core.hypnogram import Hypnogram
 from dreamband.errors import InputFileError
 from dreamband.pipeline.spec import Field, Table, load_pipeline
-from dreamband.storage.results import SCHEMAS, night_key, write_table_partition
+from dreamband.storage.results import (
+    SCHEMAS,
+    hypnogram_from_epochs,
+    night_key,
+    write_table_partition,
+)
 
-__all__ = ["SESSIONS_SCHEMA", "find_sessions", "hypnogram_from_epochs", "write_group_windows"]
+__all__ = ["SESSIONS_SCHEMA", "find_sessions", "write_group_windows"]
 
 SESSIONS_SCHEMA = Table(
     {
@@ -47,27 +51,6 @@ SESSIONS_SCHEMA = Table(
         )
     }
 )
-
-
-def hypnogram_from_epochs(table: pa.Table) -> Hypnogram:
-    """Rebuild a night's hypnogram from its ``epochs`` partition."""
-    scheme = table["scheme"][0].as_py()
-    classes = ("W", "N1", "N2", "N3", "REM") if scheme == "aasm" else ("W", "NREM", "REM")
-    probs = None
-    if table[f"p_{classes[0]}"].null_count == 0:
-        probs = np.column_stack([table[f"p_{c}"].to_numpy() for c in classes]).astype(float)
-        probs /= probs.sum(axis=1, keepdims=True)
-    start = table["start_time"][0].as_py()
-    offset = float(table["onset_s"][0].as_py())
-    return Hypnogram(
-        table["stage_code"].to_numpy().astype(np.int8),
-        epoch_length=float(table["duration_s"][0].as_py()),
-        start_time=start,
-        offset=offset,
-        probabilities=probs,
-        scheme=scheme,
-        source="batch",
-    )
 
 
 def _load_night(out: Path, night: str) -> Hypnogram | None:

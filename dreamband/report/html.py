@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dreamband.batch.sessions import hypnogram_from_epochs
 from dreamband.errors import InputFileError
 from dreamband.report.plots import plot_night
-from dreamband.storage.results import read_table
+from dreamband.storage.results import hypnogram_from_epochs, read_table
 
 __all__ = ["write_report"]
 

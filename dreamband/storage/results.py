@@ -25,6 +25,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,13 @@ import pyarrow.parquet as pq
 
 from dreamband.core.hypnogram import Hypnogram
 from dreamband.core.periods import RemPeriod
+from dreamband.core.stages import FIVE_CLASS, THREE_CLASS
 
 __all__ = [
     "SCHEMAS",
     "SCHEMA_VERSION",
     "epochs_table",
+    "hypnogram_from_epochs",
     "is_done",
     "night_key",
     "read_table",
@@ -157,6 +160,49 @@ def epochs_table(hyp: Hypnogram, participant: str) -> pa.Table:
         values = probs.get(name)
         cols[name] = pa.nulls(n, pa.float32()) if values is None else pa.array(values)
     return pa.table(cols, schema=SCHEMAS["epochs"])
+
+
+def hypnogram_from_epochs(
+    table: pa.Table, *, start_time: datetime | None = None, source: str = "batch"
+) -> Hypnogram:
+    """Rebuild one night's hypnogram from its epoch rows (the inverse of :func:`epochs_table`).
+
+    Also reads the live engine's session ``epochs`` rows of one participant: their
+    ``scored`` column marks unscored epochs.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        Rows of one night in time order, with ``scheme``, ``stage_code``, ``onset_s``,
+        ``duration_s`` and the ``p_<stage>`` columns of the scheme.
+    start_time : datetime, optional
+        Wall-clock time of the first epoch; default the table's ``start_time`` column.
+    source : str
+        Stored as the hypnogram's source.
+    """
+    scheme = table["scheme"][0].as_py()
+    labels = [c.label for c in (FIVE_CLASS if scheme == "aasm" else THREE_CLASS)]
+    stages = table["stage_code"].to_numpy().astype(np.int8)
+    if "scored" in table.column_names:
+        stages[~table["scored"].to_numpy(zero_copy_only=False)] = -1
+    probs = None
+    if table[f"p_{labels[0]}"].null_count < table.num_rows:  # scored nights store none
+        probs = np.column_stack(
+            [table[f"p_{c}"].to_numpy(zero_copy_only=False) for c in labels]
+        ).astype(float)
+        probs = np.nan_to_num(probs, nan=1.0 / len(labels))  # unscored epochs: uniform
+        probs /= probs.sum(axis=1, keepdims=True)
+    if start_time is None and "start_time" in table.column_names:
+        start_time = table["start_time"][0].as_py()
+    return Hypnogram(
+        stages,
+        epoch_length=float(table["duration_s"][0].as_py()),
+        start_time=start_time,
+        offset=float(table["onset_s"][0].as_py()),
+        probabilities=probs,
+        scheme=scheme,
+        source=source,
+    )
 
 
 def _start_times(hyp: Hypnogram) -> pa.Array:
