@@ -19,16 +19,17 @@ from firmware_bridge import Gap, SampleBlock
 class RecordingEngine:
     """Wraps the real live engine when it exists (else stands alone) and keeps every item."""
 
-    def __init__(self, grid, session_dir=None, max_missing=0.2, clock=None):
+    def __init__(self, grid, session_dir=None, max_missing=0.2, clock=None, wall_origin=None):
         self.items: list[tuple[str, object]] = []
         self.participants: dict[str, tuple] = {}
+        self.wall_origin = wall_origin
         try:
             from dreamband.live.engine import LiveEngine
         except ImportError:
             self.inner = None
         else:
             self.inner = LiveEngine(grid, session_dir=session_dir, max_missing=max_missing,
-                                    clock=clock)
+                                    clock=clock, wall_origin=wall_origin)
 
     def add_participant(self, name, kind, channels, fs, **roles):
         self.participants[name] = (kind, tuple(channels), fs, roles)
@@ -52,8 +53,8 @@ class RecordingEngine:
 def _engine_holder():
     made: list[RecordingEngine] = []
 
-    def factory(grid, session_dir=None, max_missing=0.2, clock=None):
-        made.append(RecordingEngine(grid, session_dir, max_missing, clock))
+    def factory(grid, session_dir=None, max_missing=0.2, clock=None, wall_origin=None):
+        made.append(RecordingEngine(grid, session_dir, max_missing, clock, wall_origin))
         return made[-1]
 
     return made, factory
@@ -225,6 +226,9 @@ def test_clock_alignment_starts_later_nights_later_on_the_shared_grid():
             first[name] = float(it.host_time[0])
     assert [st.delay_s for st in res.participants] == [0.0, 90.0]
     assert 88 < first["late"] - first["early"] < 93
+    # the grid origin is the first sleeper's clock time of night (lights-off + start)
+    assert made[0].wall_origin == datetime(2026, 1, 1, 23, 0)
+    assert made[0].inner.wall_origin == datetime(2026, 1, 1, 23, 0)
     assert res.replay_s == pytest.approx(210.0, abs=1.0)
 
 

@@ -67,17 +67,41 @@ def stage_input(inp: NightInput, options: BatchOptions) -> tuple[Hypnogram, list
                       participant=inp.participant)
 
 
-#: Live sessions carry no wall-clock date (their grid is on the host's monotonic clock):
-#: their epochs are placed on this synthetic date, the same for every participant of a
-#: session, so that the session's participants line up with each other.
+#: Sessions whose ``session.json`` has no ``wall_origin`` (replays aligned by lights-off,
+#: sessions written before it was recorded) have no wall-clock date: their epochs are placed
+#: on this synthetic date, the same for every participant of a session, so that the
+#: session's participants line up with each other.
 SESSION_DATE = datetime(2000, 1, 1)
+
+
+def session_origin(folder: Path) -> datetime:
+    """Wall-clock time of a live session's grid origin (local clock of the lab, naive), or
+    :data:`SESSION_DATE` when the session did not record one."""
+    import json
+
+    from dreamband.errors import InputFileError
+
+    meta_file = folder / "session.json"
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return SESSION_DATE
+    raw = meta.get("wall_origin") if isinstance(meta, dict) else None
+    if raw is None:
+        return SESSION_DATE
+    try:
+        return datetime.fromisoformat(str(raw)).replace(tzinfo=None)
+    except ValueError:
+        raise InputFileError(meta_file, f"not an ISO date-time: {raw!r}",
+                             "wall_origin") from None
 
 
 def read_session_participant(epochs_file: Path, participant: str) -> Hypnogram:
     """One participant's live stages from a session's ``epochs.parquet``.
 
     Unscored epochs (too much signal missing) stay unscored; probabilities are those the
-    live stager announced.
+    live stager announced. The hypnogram starts at the session's wall-clock origin (see
+    :func:`session_origin`) plus the participant's first epoch.
     """
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -97,7 +121,8 @@ def read_session_participant(epochs_file: Path, participant: str) -> Hypnogram:
     if rows.num_rows == 0:
         raise InputFileError(epochs_file, f"no epochs of participant {participant!r}")
     offset = float(rows["onset_s"][0].as_py())
-    return hypnogram_from_epochs(rows, start_time=SESSION_DATE + timedelta(seconds=offset),
+    origin = session_origin(epochs_file.parent)
+    return hypnogram_from_epochs(rows, start_time=origin + timedelta(seconds=offset),
                                  source=f"live session {epochs_file.parent.name}")
 
 

@@ -31,6 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,12 @@ class LiveEngine:
         agreement); 0 = the causal model (with ``lag`` smoothing).
     fsync : bool
         fsync the session files after every write.
+    wall_origin : datetime, optional
+        Wall-clock time of the grid origin (the lab's local time, with or without its UTC
+        offset), written to ``session.json`` as ``wall_origin`` so that batch analysis
+        places the session's epochs on the real date and time of night. Default: the system
+        clock's local time when ``clock`` is the host monotonic clock (a lab run); unknown
+        (None) for a replay's simulated clock unless the replay passes its sources' time.
     on_events : callable, optional
         Called with every non-empty list of new events (from ``push``, ``tick`` and
         ``close``; the events of ``close`` are only delivered this way and in
@@ -127,12 +134,17 @@ class LiveEngine:
                  clock: Callable[[], float] | None = None, grace: float = 10.0,
                  p_on: float = 0.6, p_off: float = 0.4, forecast_every: int = 10,
                  context: int = 12, lag: int = 0, heart_lag: int = 0, fsync: bool = False,
+                 wall_origin: datetime | None = None,
                  on_events: Callable[[list[Event]], None] | None = None) -> None:
         if not 0.0 <= max_missing < 1.0:
             raise ValueError(f"max_missing must be in [0, 1); got {max_missing}")
         self.grid = grid
         self.rule = rule
         self.max_missing = float(max_missing)
+        if wall_origin is None and clock is None:
+            wall_origin = datetime.now().astimezone() - timedelta(
+                seconds=time.monotonic() - grid.origin)
+        self.wall_origin = wall_origin
         self.clock = clock or time.monotonic
         self.grace = float(grace)
         self.p_on, self.p_off = float(p_on), float(p_off)
@@ -152,6 +164,8 @@ class LiveEngine:
         self.recorder = SessionRecorder(session_dir, fsync) if session_dir is not None else None
         if self.recorder is not None:
             self.recorder.set_meta(origin=grid.origin, epoch_length=grid.epoch_length,
+                                   wall_origin=None if wall_origin is None
+                                   else wall_origin.isoformat(),
                                    max_missing=max_missing, lag=self.lag,
                                    heart_lag=self.heart_lag, participants={},
                                    rule=None if rule is None else vars(rule))
@@ -406,6 +420,7 @@ class LiveEngine:
         L = self.grid.epoch_length
         summary: dict[str, Any] = {
             "origin": self.grid.origin, "epoch_length": L, "events": self.n_events,
+            "wall_origin": None if self.wall_origin is None else self.wall_origin.isoformat(),
             "participants": {
                 n: {"kind": s.p.kind, "n_epochs": s.n_epochs, "n_scored": s.n_scored,
                     "rem_min": s.rem_epochs * L / 60.0, "gaps": s.gaps,

@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -162,10 +162,21 @@ def plan_delays(sources: Sequence[ReplaySource], options: ReplayOptions) -> list
 
 
 def _default_engine(grid: Any, *, session_dir: Path | None, max_missing: float,
-                    clock: Callable[[], float]) -> Any:
+                    clock: Callable[[], float], wall_origin: datetime | None = None) -> Any:
     from dreamband.live.engine import LiveEngine
 
-    return LiveEngine(grid, session_dir=session_dir, max_missing=max_missing, clock=clock)
+    return LiveEngine(grid, session_dir=session_dir, max_missing=max_missing, clock=clock,
+                      wall_origin=wall_origin)
+
+
+def replay_wall_origin(sources: Sequence[ReplaySource], options: ReplayOptions
+                       ) -> datetime | None:
+    """Clock time of night at the replay grid's origin: known when participants are aligned
+    by clock and every source has a start time (the first one starts at the origin)."""
+    if options.align != "clock" or any(s.lights_off is None for s in sources):
+        return None
+    starts = [s.lights_off + timedelta(seconds=options.start_s) for s in sources]
+    return min(starts, key=_night_seconds)
 
 
 def _grid(origin: float, epoch_length: float) -> Any:
@@ -193,9 +204,10 @@ async def replay(sources: Sequence[ReplaySource], *, options: ReplayOptions | No
         Session folder: the engine's crash-safe recording plus ``replay.json`` (what was
         replayed, how, and the outcome).
     engine_factory : callable, optional
-        ``factory(grid, session_dir=..., max_missing=..., clock=...)`` -> engine with the
-        :class:`dreamband.live.engine.LiveEngine` API (default: that class, stamping
-        events with the replay clock).
+        ``factory(grid, session_dir=..., max_missing=..., clock=..., wall_origin=...)`` ->
+        engine with the :class:`dreamband.live.engine.LiveEngine` API (default: that
+        class, stamping events with the replay clock; ``wall_origin`` is the clock time of
+        night at the grid origin when aligned by clock, else None).
     on_update : callable, optional
         Called with a state dict (``snapshot``, ``stats``, ``replay_s``, ``wall_s``...) at
         most every ``options.refresh_s`` wall seconds and once at the end.
@@ -231,7 +243,8 @@ async def replay(sources: Sequence[ReplaySource], *, options: ReplayOptions | No
     if session_dir is not None:
         session_dir.mkdir(parents=True, exist_ok=True)
     factory = engine_factory or _default_engine
-    engine = factory(grid, session_dir=session_dir, max_missing=opts.max_missing, clock=tb.now)
+    engine = factory(grid, session_dir=session_dir, max_missing=opts.max_missing, clock=tb.now,
+                     wall_origin=replay_wall_origin(sources, opts))
     stats = [ParticipantStats(s.name, s.label, s.kind, s.simulated, d, n)
              for s, d, n in zip(sources, delays, lengths, strict=True)]
     for s in sources:
