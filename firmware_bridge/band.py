@@ -268,7 +268,8 @@ class Band:
 
     def _backoff(self, attempt: int) -> float:
         first, cap = self.backoff
-        return min(cap, first * 2**attempt) * self._rng.uniform(0.8, 1.2)
+        # the exponent is bounded: a band away all night fails thousands of attempts
+        return min(cap, first * 2.0 ** min(attempt, 60)) * self._rng.uniform(0.8, 1.2)
 
     async def _supervise(self) -> None:
         attempt = 0

@@ -139,3 +139,12 @@ def test_band_that_never_answers_keeps_retrying_and_reports_why() -> None:
     # each failed attempt costs 2 s, then a back-off doubling from 0.5 s up to 4 s (±20 %)
     assert 8 <= dev.connect_attempts <= 14
     assert band.status.reconnects == 0
+
+
+def test_backoff_stays_at_its_cap_after_thousands_of_failed_attempts() -> None:
+    from firmware_bridge.band import Band
+
+    band = Band("00:11:22:33:44:55", backoff=(0.5, 30.0), seed=1)
+    delays = [band._backoff(a) for a in (0, 1, 5000, 100_000)]
+    assert 0.4 <= delays[0] <= 0.6 and 0.8 <= delays[1] <= 1.2
+    assert all(24.0 <= d <= 36.0 for d in delays[2:])  # a band away all night: no overflow

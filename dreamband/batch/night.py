@@ -75,8 +75,9 @@ SESSION_DATE = datetime(2000, 1, 1)
 
 
 def session_origin(folder: Path) -> datetime:
-    """Wall-clock time of a live session's grid origin (local clock of the lab, naive), or
-    :data:`SESSION_DATE` when the session did not record one."""
+    """Wall-clock time (local clock of the lab, naive) at host time 0 of a live session, the
+    time its ``onset_s`` values count from; :data:`SESSION_DATE` when the session did not
+    record its ``wall_origin`` (the wall-clock time of the grid origin)."""
     import json
 
     from dreamband.errors import InputFileError
@@ -90,18 +91,20 @@ def session_origin(folder: Path) -> datetime:
     if raw is None:
         return SESSION_DATE
     try:
-        return datetime.fromisoformat(str(raw)).replace(tzinfo=None)
-    except ValueError:
-        raise InputFileError(meta_file, f"not an ISO date-time: {raw!r}",
+        wall = datetime.fromisoformat(str(raw)).replace(tzinfo=None)
+        origin = float(meta.get("origin", 0.0))
+    except (TypeError, ValueError):
+        raise InputFileError(meta_file, f"not an ISO date-time with a numeric origin: {raw!r}",
                              "wall_origin") from None
+    return wall - timedelta(seconds=origin)
 
 
 def read_session_participant(epochs_file: Path, participant: str) -> Hypnogram:
     """One participant's live stages from a session's ``epochs.parquet``.
 
     Unscored epochs (too much signal missing) stay unscored; probabilities are those the
-    live stager announced. The hypnogram starts at the session's wall-clock origin (see
-    :func:`session_origin`) plus the participant's first epoch.
+    live stager announced. The hypnogram starts at the wall-clock time of the participant's
+    first epoch (see :func:`session_origin`).
     """
     import pyarrow.compute as pc
     import pyarrow.parquet as pq

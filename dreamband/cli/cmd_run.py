@@ -25,6 +25,12 @@ def _replay() -> tuple[Table, Callable[..., int]]:
     return SCHEMA, run_replay
 
 
+def _lab() -> tuple[Table, Callable[..., int]]:
+    from dreamband.pipeline.lab import SCHEMA, run_lab_pipeline
+
+    return SCHEMA, run_lab_pipeline
+
+
 def _demo() -> tuple[Table, Callable[..., int]]:
     from dreamband.pipeline.demo import SCHEMA, run_demo
 
@@ -35,6 +41,7 @@ def _demo() -> tuple[Table, Callable[..., int]]:
 PIPELINE_KINDS: dict[str, Callable[[], tuple[Table, Callable[..., int]]]] = {
     "nightly": _nightly,
     "replay": _replay,
+    "lab": _lab,
     "demo": _demo,
 }
 

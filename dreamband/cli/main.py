@@ -29,6 +29,7 @@ COMMANDS: tuple[str, ...] = (
     "forecast",
     "scan",
     "record",
+    "lab",
     "batch",
     "report",
     "run",

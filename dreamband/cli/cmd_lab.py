@@ -1,0 +1,132 @@
+"""``dreamband lab NAME=BAND...``: a lab run with real bands through the live engine."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+__all__ = ["lab_options", "register", "run", "run_and_show"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``lab`` subcommand."""
+    p = sub.add_parser(
+        "lab",
+        help="stage sleepers live from their BLE bands and find group REM windows",
+        description=(
+            "Connect one band per participant over Bluetooth LE, stage each sleeper live "
+            "(EEG headbands: W/N1/N2/N3/REM; heart-rate bands: W/NREM/REM), follow REM and "
+            "the group's REM windows with a forecast, and record everything crash-safely in "
+            "the session folder (raw samples, stages, events; readable after a crash, "
+            "compacted to Parquet at a clean stop). A dropped band reconnects; its gap is "
+            "marked. Ctrl-C stops cleanly. Give each participant as NAME=ADDRESS_OR_NAME"
+            "[:PROFILE] (profiles: muse, ganglion, heart_rate, polar_h10; guessed from the "
+            "band when omitted). --virtual N tries it without a radio (SIMULATED sleepers)."
+        ),
+    )
+    p.add_argument("participants", nargs="*", metavar="NAME=BAND[:PROFILE]")
+    p.add_argument("--out", required=True, type=Path, help="session folder")
+    p.add_argument("--minutes", type=float, default=None,
+                   help="stop after this many minutes (default: until Ctrl-C)")
+    p.add_argument("--k", type=int, default=None,
+                   help="group window: participants in REM together (default 2; 1 if alone)")
+    p.add_argument("--min-window-min", type=float, default=1.0,
+                   help="shortest group window in minutes (default 1)")
+    p.add_argument("--epoch", type=float, default=30.0, help="epoch length in s (default 30)")
+    p.add_argument("--heart-lag", type=int, default=0, metavar="EPOCHS",
+                   help="heart bands: decide stages this many epochs late with the fixed-lag "
+                   "model (0 = at once; the shipped RR model has 40)")
+    p.add_argument("--connect-timeout", type=float, default=60.0, metavar="S",
+                   help="seconds a band without a given profile has to connect (default 60)")
+    p.add_argument("--virtual", type=int, default=0, metavar="N",
+                   help="N virtual bands worn by virtual sleepers instead of the radio")
+    p.add_argument("--speed", default="1", metavar="X",
+                   help="--virtual only: clock speed, a number or 'max' (default 1)")
+    p.add_argument("--no-live", action="store_true",
+                   help="plain progress lines instead of the live table")
+    p.add_argument("--quiet", action="store_true", help="only the summary")
+    p.set_defaults(func=run)
+
+
+def lab_options(args: argparse.Namespace):  # -> LabOptions
+    """Lab options from parsed arguments (ValueError naming the option when invalid)."""
+    from dreamband.lab.run import LabOptions
+
+    if args.minutes is not None and not args.minutes > 0:
+        raise ValueError(f"--minutes must be > 0; got {args.minutes:g}")
+    if not args.min_window_min > 0:
+        raise ValueError(f"--min-window-min must be > 0; got {args.min_window_min:g}")
+    if not args.epoch > 0:
+        raise ValueError(f"--epoch must be > 0; got {args.epoch:g}")
+    return LabOptions(duration_s=None if args.minutes is None else args.minutes * 60,
+                      epoch_length=args.epoch, k=args.k,
+                      min_epochs=max(1, round(args.min_window_min * 60 / args.epoch)),
+                      heart_lag=args.heart_lag, connect_timeout=args.connect_timeout)
+
+
+def run_and_show(people, out: Path, options, band_options: dict, timebase,
+                 live: bool | None, quiet: bool):  # -> LabResult
+    """Run the lab session with the terminal view; return its result."""
+    from rich.console import Console
+
+    from dreamband.lab.run import run_lab
+    from dreamband.lab.view import LabView
+
+    view = None if quiet else LabView(Console(), live=live)
+    if view is None:
+        return asyncio.run(run_lab(people, session_dir=out, options=options,
+                                   band_options=band_options, timebase=timebase))
+    with view:
+        return asyncio.run(run_lab(people, session_dir=out, options=options,
+                                   band_options=band_options, timebase=timebase,
+                                   on_update=view))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Parse participants, run the session, print a summary."""
+    from dreamband.errors import DreambandError
+    from dreamband.lab.participants import parse_participant
+    from dreamband.lab.run import LabError
+
+    if args.virtual and args.participants:
+        raise DreambandError("lab: give participants or --virtual N, not both")
+    if not args.virtual and not args.participants:
+        raise DreambandError("lab: give NAME=ADDRESS_OR_NAME[:PROFILE] for each band "
+                             "(or --virtual N)")
+    try:
+        options = lab_options(args)
+        if args.virtual:
+            from dreamband.lab.virtual import virtual_lab
+
+            people, band_options, timebase = virtual_lab(args.virtual, speed=args.speed)
+        else:
+            people = [parse_participant(t) for t in args.participants]
+            band_options, timebase = {}, None
+    except ValueError as exc:
+        raise DreambandError(f"lab: {exc}") from None
+    live = False if args.no_live else None
+    try:
+        result = run_and_show(people, args.out, options, band_options, timebase, live,
+                              args.quiet)
+    except LabError as exc:
+        raise DreambandError(f"lab: {exc}") from None
+    except KeyboardInterrupt:
+        print(f"dreamband: stopped; session closed in {args.out}", file=sys.stderr)
+        return 0
+    _print_summary(result)
+    return 0
+
+
+def _print_summary(result) -> None:
+    parts = result.engine_summary.get("participants", {})
+    print(f"session {result.session_dir} (started {result.wall_origin:%Y-%m-%d %H:%M:%S})")
+    for name, band in result.bands.items():
+        p = parts.get(name, {})
+        print(f"  {name}: {band.get('profile')} {band.get('address')}  epochs "
+              f"{p.get('n_scored', 0)}/{p.get('n_epochs', 0)} scored  REM "
+              f"{p.get('rem_min', 0.0):.1f} min  gaps {band.get('gaps', 0)}  reconnects "
+              f"{band.get('reconnects', 0)}")
+    windows = result.engine_summary.get("group_windows", [])
+    print(f"  group REM windows: {len(windows)}")

@@ -1,0 +1,203 @@
+"""Lab runs: participants, profiles -> live participants, the run through bleak's virtual
+backend (drops, reconnects, gaps, Ctrl-C), the CLI and the pipeline file.
+
+The bands are virtual (no radio here) but reached through real ``BleakClient`` calls; the
+sleepers are SIMULATED: plumbing only, no accuracy is read from these tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from dreamband.cli.main import main
+from dreamband.lab import (
+    LabError,
+    LabOptions,
+    LabParticipant,
+    engine_participant,
+    parse_participant,
+    run_lab,
+)
+from dreamband.replay.hypnogen import generate_hypnogram
+from dreamband.replay.sources import sleeper_heart_source, sleeper_source
+from firmware_bridge.timebase import SimulatedTime
+from firmware_bridge.virtual import (
+    LinkConfig,
+    VirtualBleakClient,
+    VirtualBleakScanner,
+    VirtualWorld,
+)
+
+
+# ----------------------------------------------------------------------------- participants
+def test_participants_parse_addresses_names_and_profiles() -> None:
+    p = parse_participant("alice=00:11:22:33:44:55")
+    assert (p.name, p.target, p.profile) == ("alice", "00:11:22:33:44:55", None)
+    p = parse_participant("bob=Polar H10 1A2B3C4D:polar_h10")
+    assert (p.target, p.profile) == ("Polar H10 1A2B3C4D", "polar_h10")
+    p = parse_participant("carol=00:11:22:33:44:66:muse")
+    assert (p.target, p.profile) == ("00:11:22:33:44:66", "muse")
+    # a trailing word that is not a profile stays part of the name
+    assert parse_participant("dan=Band:XY").target == "Band:XY"
+    with pytest.raises(ValueError, match="expected NAME=ADDRESS"):
+        parse_participant("00:11:22:33:44:55")
+    with pytest.raises(ValueError, match="participant name 'a b'"):
+        parse_participant("a b=00:11:22:33:44:55")
+    with pytest.raises(ValueError, match="empty band address"):
+        parse_participant("eve=")
+    with pytest.raises(ValueError, match="unknown profile 'fitbit'"):
+        LabParticipant("eve", "x", profile="fitbit")
+
+
+def test_profiles_become_eeg_or_heart_participants() -> None:
+    who = LabParticipant("a", "x")
+    muse = engine_participant("muse", who)
+    assert muse["kind"] == "eeg" and muse["channels"] == ("TP9", "AF7", "AF8", "TP10")
+    assert muse["fs"] == 256
+    assert engine_participant("ganglion", who)["kind"] == "eeg"
+    assert engine_participant("heart_rate", who) | {} == {
+        "name": "a", "kind": "heart", "channels": ("rr",), "fs": None, "stream": "rr"}
+    assert engine_participant("polar_h10", who)["stream"] == "rr"
+    ecg = engine_participant("polar_h10", LabParticipant("a", "x", stream="ecg"))
+    assert ecg["stream"] == "ecg" and ecg["fs"] and ecg["channels"] == ("ECG",)
+    with pytest.raises(ValueError, match=r"participant 'a': band 'x' \(heart_rate\) has no "
+                                         r"stream 'ecg'; it sends hr, rr"):
+        engine_participant("heart_rate", LabParticipant("a", "x", stream="ecg"))
+
+
+# ----------------------------------------------------------------------------- runs
+def _world(disconnect_hr: list[tuple[float, float]] | None = None):
+    world = VirtualWorld(SimulatedTime())
+    eeg = sleeper_source(generate_hypnogram(1, hours=1.0), "alice", "v", 1, "t")
+    hr = sleeper_heart_source(generate_hypnogram(2, hours=1.0), "bob", "v", 2, "t")
+    d_eeg = world.add_band("muse", source=eeg.make_signal(0.0), link=LinkConfig(seed=1))
+    d_hr = world.add_band("heart_rate", source=hr.make_signal(0.0),
+                          link=LinkConfig(seed=2, disconnects=disconnect_hr or []))
+    people = [LabParticipant("alice", d_eeg.address, None, eeg=eeg.eeg, eog=eeg.eog,
+                             emg=eeg.emg),
+              LabParticipant("bob", d_hr.name)]  # by advertised name, profile from the band
+    options = {"backend": VirtualBleakClient, "scanner_backend": VirtualBleakScanner,
+               "backend_kwargs": {"world": world}, "backoff": (0.5, 2.0),
+               "scan_timeout": 5.0}
+    return world, people, options
+
+
+def test_a_lab_run_stages_both_bands_marks_the_drop_and_records_wall_clock(tmp_path) -> None:
+    world, people, band_options = _world(disconnect_hr=[(300.0, 60.0)])
+    updates: list[dict] = []
+    out = tmp_path / "night"
+    before = datetime.now().astimezone()
+    result = asyncio.run(run_lab(people, session_dir=out,
+                                 options=LabOptions(duration_s=900, k=1, refresh_s=60),
+                                 band_options=band_options, timebase=world.timebase,
+                                 on_update=updates.append))
+    assert before <= result.wall_origin <= datetime.now().astimezone()
+    bands = result.bands
+    assert bands["alice"]["profile"] == "muse" and bands["bob"]["profile"] == "heart_rate"
+    assert bands["bob"]["reconnects"] >= 1 and bands["alice"]["reconnects"] == 0
+    parts = result.engine_summary["participants"]
+    assert parts["alice"]["kind"] == "eeg" and parts["bob"]["kind"] == "heart"
+    assert parts["alice"]["n_scored"] >= 28  # 30 epochs in 15 min, the last may be partial
+    # the minute without link: a gap event, and epochs without signal are not scored
+    events = pq.read_table(out / "events.parquet").to_pylist()
+    gaps = [e for e in events if e["kind"] == "gap" and e["participant"] == "bob"]
+    assert gaps and any(json.loads(e["data"])["reason"] == "disconnect" for e in gaps)
+    epochs = pq.read_table(out / "epochs.parquet").to_pylist()
+    bob = {e["epoch"]: e for e in epochs if e["participant"] == "bob"}
+    assert not bob[11]["scored"]  # 330-360 s: inside the drop
+    assert bob[5]["scored"] and bob[25]["scored"]
+    meta = json.loads((out / "session.json").read_text())
+    assert datetime.fromisoformat(meta["wall_origin"]) == result.wall_origin
+    lab = json.loads((out / "lab.json").read_text())
+    assert lab["bands"]["bob"]["reconnects"] == bands["bob"]["reconnects"]
+    assert (out / "summary.json").exists()
+    assert updates[-1]["final"] and updates[0]["bands"]["alice"]["profile"] == "muse"
+
+    # batch places the session's epochs on the recorded wall clock, not a synthetic date
+    from dreamband.batch.night import read_session_participant
+
+    hyp = read_session_participant(out / "epochs.parquet", "alice")
+    assert hyp.start_time == result.wall_origin.replace(tzinfo=None)
+
+
+def test_a_band_that_never_answers_stops_the_start_with_a_line_naming_it(tmp_path) -> None:
+    world, people, band_options = _world()
+    ghost = LabParticipant("carol", "0B:00:00:00:99:99")  # no such band, no profile
+    with pytest.raises(LabError, match=r"participant 'carol': band '0B:00:00:00:99:99' did not "
+                                       r"connect within 30 s .*carol=0B:00:00:00:99:99:PROFILE"):
+        asyncio.run(run_lab([*people, ghost], session_dir=tmp_path / "s",
+                            options=LabOptions(duration_s=60, connect_timeout=30),
+                            band_options=band_options, timebase=world.timebase))
+    assert not (tmp_path / "s" / "session.json").exists()  # nothing started
+    with pytest.raises(LabError, match="participant 'dan': band 'Nobody'"):
+        asyncio.run(run_lab([LabParticipant("dan", "Nobody", "heart_rate")], session_dir=None,
+                            options=LabOptions(duration_s=60), band_options=band_options,
+                            timebase=world.timebase))
+    with pytest.raises(LabError, match="names must be unique"):
+        asyncio.run(run_lab([people[0], people[0]], session_dir=None,
+                            band_options=band_options, timebase=world.timebase))
+
+
+def test_a_band_with_a_known_profile_may_join_late(tmp_path) -> None:
+    world, people, band_options = _world()
+    dev = world.add_band("heart_rate", link=LinkConfig(disconnects=[(0.0, 240.0)]))
+    late = LabParticipant("dora", dev.address, "heart_rate")
+    result = asyncio.run(run_lab([*people, late], session_dir=tmp_path / "s",
+                                 options=LabOptions(duration_s=600, connect_timeout=5),
+                                 band_options=band_options, timebase=world.timebase))
+    dora = result.engine_summary["participants"]["dora"]
+    assert result.bands["dora"]["ever_connected"] and dora["n_scored"] >= 9
+    epochs = pq.read_table(tmp_path / "s" / "epochs.parquet").to_pylist()
+    first = min(e["epoch"] for e in epochs if e["participant"] == "dora")
+    assert 7 <= first <= 9  # out of range for the first 4 minutes: absent until then
+
+
+def test_cancelling_a_lab_run_closes_the_session_cleanly(tmp_path) -> None:
+    world, people, band_options = _world()
+    out = tmp_path / "s"
+
+    async def go() -> None:
+        task = asyncio.ensure_future(run_lab(people, session_dir=out,
+                                             band_options=band_options,
+                                             timebase=world.timebase))
+        await world.timebase.sleep(300)
+        task.cancel()  # what Ctrl-C does to asyncio.run's main task
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(go())
+    assert (out / "summary.json").exists() and (out / "epochs.parquet").exists()
+    assert not list(out.glob("epochs/seg-*.arrows"))  # compacted
+    assert pq.read_table(out / "epochs.parquet").num_rows >= 2 * 9
+
+
+# ----------------------------------------------------------------------------- CLI, pipeline
+def test_cli_lab_virtual_runs_and_bad_arguments_are_one_line(tmp_path, capsys) -> None:
+    assert main(["lab", "--virtual", "2", "--speed", "max", "--minutes", "10",
+                 "--out", str(tmp_path / "s"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "sleeper1: muse" in out and "sleeper2: heart_rate" in out
+    assert "group REM windows:" in out
+    assert main(["lab", "--out", str(tmp_path / "t")]) == 2
+    assert "give NAME=ADDRESS_OR_NAME" in capsys.readouterr().err
+    assert main(["lab", "x=AA:BB", "--minutes", "-1", "--out", str(tmp_path / "t")]) == 2
+    assert "--minutes must be > 0" in capsys.readouterr().err
+
+
+def test_lab_pipeline_file_is_validated_before_anything_starts(tmp_path: Path, capsys) -> None:
+    from dreamband.paths import pipelines_dir
+
+    shipped = pipelines_dir() / "lab.toml"
+    assert main(["run", str(shipped), "--check"]) == 0
+    bad = tmp_path / "lab.toml"
+    bad.write_text('kind = "lab"\nout = "s"\n[[participants]]\nname = "a"\nband = "x"\n'
+                   'profile = "fitbit"\n')
+    assert main(["run", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "lab.toml" in err and "profile" in err and "fitbit" in err
