@@ -68,3 +68,22 @@ def test_missing_stream_and_bad_items_raise(tmp_path: Path) -> None:
     rec.close()
     with pytest.raises(ValueError, match="closed"):
         rec.write(_block(0))
+
+
+def test_a_crashed_run_is_merged_on_the_next_clean_close_with_differing_schemas(
+        tmp_path: Path) -> None:
+    crashed = RawRecorder(tmp_path, flush_interval=0.0)
+    for k in range(5):
+        crashed.write(_block(12 * k))  # left as segments, as after kill -9
+    # the band comes back with a third channel: the segments' schemas differ
+    idx = np.arange(60, 72)
+    wider = SampleBlock("AA:BB:CC:DD:EE:FF", "eeg", ("TP9", "AF7", "AF8"), 256.0,
+                        np.vstack([idx * 1.0, -idx * 1.0, idx * 2.0]), idx / 256.0, idx / 256.0,
+                        5, 60)
+    with RawRecorder(tmp_path, flush_interval=0.0) as rec:
+        rec.write(wider)
+    assert not list(tmp_path.rglob("*.arrows"))  # the crashed run's segments too
+    t = read_stream(tmp_path, "AA:BB:CC:DD:EE:FF", "eeg")
+    assert sorted(t.column("index").to_pylist()) == list(range(72))
+    af8 = t.column("ch_AF8").to_pylist()
+    assert af8.count(None) == 60 and 120.0 in af8

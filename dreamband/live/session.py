@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from dreamband.live.journal import EPOCH_SCHEMA, EVENT_SCHEMA, Journal, read_journal
-from dreamband.storage.raw import RawRecorder, compact_folder
+from dreamband.storage.raw import RawRecorder
 from firmware_bridge.types import Gap, SampleBlock
 
 __all__ = ["SessionRecorder", "read_session"]
@@ -92,74 +91,12 @@ class SessionRecorder:
             out = j.close(compact)
             if out is not None:
                 files[name] = str(out)
-        self.raw.close(compact=False)
-        if compact:
-            for seg_dir in sorted({p.parent for p in (self.folder / "raw").rglob("seg-*.arrows")}):
-                compact_streaming(seg_dir)
+        self.raw.close(compact=compact)
         files["raw"] = str(self.folder / "raw")
         _write_json(self.folder / "summary.json", summary)
         files["summary"] = str(self.folder / "summary.json")
         self.closed = True
         return files
-
-
-_ROW_GROUP = 262_144
-
-
-def compact_streaming(folder: Path) -> Path | None:
-    """Merge a stream folder's IPC segments into ``data.parquet`` one batch at a time
-    (memory stays at one batch, whatever the length of the night); same result as
-    :func:`dreamband.storage.raw.compact_folder`."""
-    segs = sorted(folder.glob("seg-*.arrows"))
-    if not segs:
-        return None
-    out = folder / "data.parquet"
-    tmp = folder / "data.parquet.tmp"
-    writer: pq.ParquetWriter | None = None
-    buf: list[pa.RecordBatch] = []
-    try:
-        sources: list = []
-        if out.exists():
-            sources.append(pq.ParquetFile(out).iter_batches())
-        for seg in segs:
-            sources.append(_segment_batches(seg))
-        for batches in sources:
-            for batch in batches:
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, batch.schema)
-                if batch.schema != writer.schema:
-                    batch = batch.cast(writer.schema)
-                buf.append(batch)
-                if sum(b.num_rows for b in buf) >= _ROW_GROUP:  # one row group per ~256k rows
-                    writer.write_table(pa.Table.from_batches(buf))
-                    buf = []
-        if writer is not None and buf:
-            writer.write_table(pa.Table.from_batches(buf))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):  # schemas differ: merge in memory
-        if writer is not None:
-            writer.close()
-        tmp.unlink(missing_ok=True)
-        return compact_folder(folder)
-    if writer is None:
-        return None
-    writer.close()
-    os.replace(tmp, out)
-    for seg in segs:
-        seg.unlink()
-    return out
-
-
-def _segment_batches(path: Path):
-    try:
-        with pa.OSFile(str(path), "rb") as src:
-            reader = pa.ipc.open_stream(src)
-            while True:
-                try:
-                    yield reader.read_next_batch()
-                except StopIteration:
-                    return
-    except (pa.ArrowInvalid, OSError, EOFError):  # truncated by a crash: keep what was whole
-        return
 
 
 def read_session(folder: str | os.PathLike) -> dict[str, Any]:

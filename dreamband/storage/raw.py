@@ -168,14 +168,15 @@ class RawRecorder:
             w.flush(self.fsync)
 
     def close(self, compact: bool = True) -> None:
-        """Flush, close the segments and (``compact``) rewrite each stream as Parquet."""
+        """Flush, close the segments and (``compact``) rewrite each stream as Parquet, one batch
+        at a time (:func:`compact_folder`)."""
         if self.closed:
             return
         for w in [*self._streams.values(), *self._gaps.values()]:
             w.close()
         self.closed = True
-        if compact:
-            for folder in {w.path.parent for w in [*self._streams.values(), *self._gaps.values()]}:
+        if compact:  # also segments an earlier, crashed run left in the same folder
+            for folder in sorted({p.parent for p in self.folder.rglob("seg-*.arrows")}):
                 compact_folder(folder)
 
     def __enter__(self) -> RawRecorder:
@@ -207,8 +208,68 @@ def _read_segment(path: Path) -> tuple[pa.Table | None, bool]:
     return pa.Table.from_batches(batches, schema=schema), complete
 
 
+_ROW_GROUP = 262_144
+
+
 def compact_folder(folder: Path) -> Path | None:
-    """Merge the segments of one stream folder into ``data.parquet`` and delete them."""
+    """Merge the segments of one stream folder (and an earlier ``data.parquet``) into
+    ``data.parquet`` and delete them, one batch at a time: memory stays at about one row
+    group whatever the length of the night. Segments whose schemas differ are merged in
+    memory with type promotion. Returns the Parquet file, or None when nothing was there."""
+    segs = sorted(folder.glob("seg-*.arrows"))
+    if not segs:
+        return None
+    out = folder / "data.parquet"
+    tmp = folder / "data.parquet.tmp"
+    writer: pq.ParquetWriter | None = None
+    buf: list[pa.RecordBatch] = []
+    try:
+        sources: list = []
+        if out.exists():
+            sources.append(pq.ParquetFile(out).iter_batches())
+        for seg in segs:
+            sources.append(_segment_batches(seg))
+        for batches in sources:
+            for batch in batches:
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, batch.schema)
+                if batch.schema != writer.schema:
+                    batch = batch.cast(writer.schema)
+                buf.append(batch)
+                if sum(b.num_rows for b in buf) >= _ROW_GROUP:  # one row group per ~256k rows
+                    writer.write_table(pa.Table.from_batches(buf))
+                    buf = []
+        if writer is not None and buf:
+            writer.write_table(pa.Table.from_batches(buf))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):  # schemas differ: merge in memory
+        if writer is not None:
+            writer.close()
+        tmp.unlink(missing_ok=True)
+        return _compact_in_memory(folder)
+    if writer is None:
+        return None
+    writer.close()
+    os.replace(tmp, out)
+    for seg in segs:
+        seg.unlink()
+    return out
+
+
+def _segment_batches(path: Path):
+    try:
+        with pa.OSFile(str(path), "rb") as src:
+            reader = pa.ipc.open_stream(src)
+            while True:
+                try:
+                    yield reader.read_next_batch()
+                except StopIteration:
+                    return
+    except (pa.ArrowInvalid, OSError, EOFError):  # truncated by a crash: keep what was whole
+        return
+
+
+def _compact_in_memory(folder: Path) -> Path | None:
+    """Merge segments whose schemas differ (promoted in memory) into ``data.parquet``."""
     table = _load_segments(folder)
     if table is None:
         return None
