@@ -201,3 +201,31 @@ def test_lab_pipeline_file_is_validated_before_anything_starts(tmp_path: Path, c
     assert main(["run", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "lab.toml" in err and "profile" in err and "fitbit" in err
+
+
+def test_lab_view_shows_links_stages_and_the_group() -> None:
+    from rich.console import Console
+
+    from dreamband.lab.view import lab_line, render_lab
+
+    state = {
+        "elapsed_s": 3725.0, "wall_origin": datetime(2026, 1, 1, 23, 5), "final": False,
+        "bands": {"alice": {"profile": "muse", "connected": True, "reconnects": 0,
+                            "battery": 81},
+                  "bob": {"profile": "heart_rate", "connected": False, "reconnects": 2,
+                          "battery": None}},
+        "snapshot": {"participants": {"alice": {"stage": "REM", "p_rem": 0.9, "quality": 1.0,
+                                                "gaps": 0, "n_epochs": 124},
+                                      "bob": {"stage": "UNSCORED", "p_rem": None,
+                                              "quality": 0.0, "gaps": 3, "n_epochs": 124}},
+                     "group": {"in_rem": ["alice"], "k": 2, "open_since_s": None,
+                               "n_windows": 1}},
+    }
+    console = Console(record=True, width=120)
+    console.print(render_lab(state))
+    text = console.export_text()
+    assert "started 2026-01-01 23:05" in text and "elapsed 1:02:05" in text
+    assert "81%" in text and "down ↻2" in text and "0.90" in text
+    assert "1 in REM (need 2): alice; windows so far: 1" in text
+    line = lab_line(state)
+    assert line.startswith("[lab 1:02:05]") and "bob DOWN ? p(REM)=- q=0.00 gaps=3" in line

@@ -7,18 +7,17 @@ state comes from :func:`dreamband.lab.run.run_lab`'s ``on_update``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console, Group
-from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from dreamband.live.display import (
     STAGE_STYLE,
+    StateView,
     format_clock,
     group_lines,
     number,
@@ -79,44 +78,20 @@ def lab_line(state: Mapping[str, Any]) -> str:
     return " | ".join(parts)
 
 
-class LabView:
-    """Shows lab states: a rich Live table on a terminal, else a line every ``every_s``.
+class LabView(StateView):
+    """Shows lab states: a rich Live table on a terminal, else a line every ``every_s``
+    (default 60 s; see :class:`dreamband.live.display.StateView`)."""
 
-    Parameters
-    ----------
-    console : rich.console.Console, optional
-        Where to draw (default: stdout).
-    live : bool or None
-        Force the live table on/off (default: on when the console is a terminal).
-    every_s : float
-        Seconds between plain progress lines.
-    """
+    refresh_per_second = 2
 
     def __init__(self, console: Console | None = None, live: bool | None = None,
                  every_s: float = 60.0) -> None:
-        self.console = console or Console()
-        self.use_live = self.console.is_terminal if live is None else live
-        self.every_s = every_s
-        self._live: Live | None = None
-        self._last = -1e9
+        super().__init__(console, live, every_s)
 
-    def __enter__(self) -> LabView:
-        if self.use_live:
-            self._live = Live(console=self.console, refresh_per_second=2, transient=False)
-            self._live.__enter__()
-        return self
+    def render(self, state: Mapping[str, Any]) -> Group:
+        """The lab table (:func:`render_lab`)."""
+        return render_lab(state)
 
-    def __exit__(self, *exc: object) -> None:
-        if self._live is not None:
-            self._live.__exit__(None, None, None)
-            self._live = None
-
-    def __call__(self, state: Mapping[str, Any]) -> None:
-        """Show ``state``."""
-        if self._live is not None:
-            self._live.update(render_lab(state))
-            return
-        now = time.monotonic()
-        if state.get("final") or now - self._last >= self.every_s:
-            self._last = now
-            self.console.print(lab_line(state), highlight=False, markup=False, soft_wrap=True)
+    def line(self, state: Mapping[str, Any]) -> str:
+        """The lab progress line (:func:`lab_line`)."""
+        return lab_line(state)

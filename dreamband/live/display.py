@@ -3,13 +3,17 @@ clock durations, and the group state and forecast lines of an engine snapshot.""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
+from rich.console import Console, RenderableType
+from rich.live import Live
 from rich.text import Text
 
 __all__ = [
     "STAGE_STYLE",
+    "StateView",
     "forecast_text",
     "format_clock",
     "group_lines",
@@ -106,3 +110,61 @@ def forecast_text(fc: Mapping[str, Any]) -> str:
     if members:
         parts.append(f"likely: {', '.join(map(str, members))}")
     return "; ".join(parts) or "no window expected"
+
+
+class StateView:
+    """Shows live states: a rich Live display on a terminal, else a plain line every
+    ``every_s`` seconds (and the final state). Subclasses say how: :meth:`render` and
+    :meth:`line`.
+
+    Parameters
+    ----------
+    console : rich.console.Console, optional
+        Where to draw (default: stdout).
+    live : bool or None
+        Force the live display on/off (default: on when the console is a terminal).
+    every_s : float
+        Seconds between plain lines.
+    """
+
+    refresh_per_second = 4
+
+    def __init__(self, console: Console | None = None, live: bool | None = None,
+                 every_s: float = 5.0) -> None:
+        self.console = console or Console()
+        self.use_live = self.console.is_terminal if live is None else live
+        self.every_s = every_s
+        self._live: Live | None = None
+        self._last = -1e9
+        self.last_state: Mapping[str, Any] | None = None
+
+    def render(self, state: Mapping[str, Any]) -> RenderableType:
+        """The rich renderable of ``state``."""
+        raise NotImplementedError
+
+    def line(self, state: Mapping[str, Any]) -> str:
+        """One plain progress line of ``state``."""
+        raise NotImplementedError
+
+    def __enter__(self) -> StateView:
+        if self.use_live:
+            self._live = Live(console=self.console, refresh_per_second=self.refresh_per_second,
+                              transient=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+            self._live = None
+
+    def __call__(self, state: Mapping[str, Any]) -> None:
+        """Show ``state``."""
+        self.last_state = state
+        if self._live is not None:
+            self._live.update(self.render(state))
+            return
+        now = time.monotonic()
+        if state.get("final") or now - self._last >= self.every_s:
+            self._last = now
+            self.console.print(self.line(state), highlight=False, markup=False, soft_wrap=True)

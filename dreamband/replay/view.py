@@ -7,18 +7,17 @@ group forecast. The state comes from :func:`dreamband.replay.session.replay`'s `
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
-from rich.console import Console, Group
-from rich.live import Live
+from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from dreamband.live.display import (
     STAGE_STYLE,
+    StateView,
     format_clock,
     group_lines,
     number,
@@ -91,46 +90,14 @@ def plain_line(state: Mapping[str, Any]) -> str:
     return " | ".join(parts)
 
 
-class ReplayView:
-    """Shows replay states: a rich Live table on a terminal, else a line every ``every_s``.
+class ReplayView(StateView):
+    """Shows replay states: a rich Live table on a terminal, else a line every ``every_s``
+    (see :class:`dreamband.live.display.StateView`)."""
 
-    Parameters
-    ----------
-    console : rich.console.Console, optional
-        Where to draw (default: stdout).
-    live : bool or None
-        Force the live table on/off (default: on when the console is a terminal).
-    every_s : float
-        Wall seconds between plain progress lines.
-    """
+    def render(self, state: Mapping[str, Any]) -> Group:
+        """The replay table (:func:`render_state`)."""
+        return render_state(state)
 
-    def __init__(self, console: Console | None = None, live: bool | None = None,
-                 every_s: float = 5.0) -> None:
-        self.console = console or Console()
-        self.use_live = self.console.is_terminal if live is None else live
-        self.every_s = every_s
-        self._live: Live | None = None
-        self._last = -1e9
-        self.last_state: Mapping[str, Any] | None = None
-
-    def __enter__(self) -> ReplayView:
-        if self.use_live:
-            self._live = Live(console=self.console, refresh_per_second=4, transient=False)
-            self._live.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._live is not None:
-            self._live.__exit__(None, None, None)
-            self._live = None
-
-    def __call__(self, state: Mapping[str, Any]) -> None:
-        """Show ``state``."""
-        self.last_state = state
-        if self._live is not None:
-            self._live.update(render_state(state))
-            return
-        now = time.monotonic()
-        if state.get("final") or now - self._last >= self.every_s:
-            self._last = now
-            self.console.print(plain_line(state), highlight=False, markup=False, soft_wrap=True)
+    def line(self, state: Mapping[str, Any]) -> str:
+        """The replay progress line (:func:`plain_line`)."""
+        return plain_line(state)
