@@ -18,10 +18,22 @@ def test_rules_engine_keeps_kappa_above_a_floor_on_real_dreams(dreams_dir):
     res = evaluate_eeg("dreams", engine="rules", data=dreams_dir.parent)
     pooled = res["pooled"]
     assert pooled["n"] == 300  # 5 excerpts x 60 epochs of 30 s
-    # measured 0.489 (bench/bench_accuracy_dreams.py; YASA 0.436 on the same epochs)
-    assert pooled["kappa"] > 0.42
-    assert pooled["f1"]["N2"] > 0.7 and pooled["f1"]["N3"] > 0.4
+    # measured 0.514 (bench/bench_accuracy_dreams.py; YASA 0.436 on the same epochs)
+    assert pooled["kappa"] > 0.45
+    assert pooled["f1"]["N2"] > 0.7 and pooled["f1"]["N3"] > 0.5
     assert len(res["records"]) == 5
+    # N3 told apart from N2 on the excerpts with a real N3 run (excerpt 1's slow waves are
+    # small: measured N3 F1 0.71 with the band-limited amplitude threshold, 0 at 75 µV)
+    f1 = {r["name"]: r["report"]["f1"] for r in res["records"]}
+    assert f1["excerpt1"]["N3"] > 0.5 and f1["excerpt2"]["N3"] > 0.7
+
+
+def test_live_rules_stay_within_reach_of_batch_on_real_dreams(dreams_dir):
+    batch = evaluate_eeg("dreams", engine="rules", data=dreams_dir.parent)["pooled"]["kappa"]
+    live = evaluate_eeg("dreams", engine="rules", data=dreams_dir.parent, causal=True)
+    # measured 0.514 batch vs 0.423 live (the issue's 0.03 target is not met yet)
+    assert live["pooled"]["kappa"] > 0.38
+    assert batch - live["pooled"]["kappa"] < 0.13
 
 
 def test_twenty_second_epochs_match_the_experts_grid(dreams_dir):

@@ -41,7 +41,7 @@ EVIDENCE_PRIORS: dict[str, tuple[float, float]] = {
     "rel_alpha": (0.064, 0.0349),
     "rel_sigma": (0.0263, 0.0212),
     "rel_beta": (0.011, 0.0121),
-    "sw_fraction": (0.03, 0.0815),
+    "sw_fraction": (0.04, 0.1334),
     "sp_count": (0.0, 1.4826),
     "kc_count": (0.0, 0.7413),
     "sef95": (11.0, 2.3721),

@@ -2,9 +2,13 @@
 
 Every detector works on the continuous signal (filters from :mod:`dreamband.signal`),
 then counts events per epoch with array operations (no loop per epoch). ``causal=True``
-uses forward-only filters, trailing windows and past-only thresholds, and assigns an event
-to the epoch in which it *ends*, so a live stream sees the same values at each epoch end;
-``causal=False`` uses zero-phase filters and centred windows (batch).
+uses forward-only filters, trailing windows, backward differences and past-only
+thresholds, and assigns an event to the epoch in which it becomes *final*: a slow wave at
+its closing zero crossing, a spindle 0.5 s and an eye movement 0.3 s after its end (no
+later part can merge with it then), a K-complex 4 s after its centre (no large wave can
+follow within 3 s then). So the night's causal evidence equals what a stream cut at any
+epoch end computes (tested); ``causal=False`` uses zero-phase filters and centred windows
+(batch).
 
 References: AASM Manual for the Scoring of Sleep v2.6 (slow waves ≥ 75 µV at 0.5-2 Hz,
 N3 when they fill ≥ 20 % of an epoch; spindles 11-16 Hz lasting ≥ 0.5 s); spindle
@@ -39,6 +43,12 @@ __all__ = [
 
 #: Epochs of history a live threshold needs before it is trusted (5 min of 30-s epochs).
 MIN_HISTORY = 10
+
+#: Seconds without another large wave on each side of a K-complex-like wave.
+KC_ALONE_S = 3.0
+
+#: Parts of one spindle closer than this (s) are merged (as in YASA).
+SPINDLE_MERGE_S = 0.5
 
 
 def _filt(x: np.ndarray, sos: np.ndarray, causal: bool) -> np.ndarray:
@@ -100,6 +110,17 @@ def _mean3(x: np.ndarray, causal: bool, out: np.ndarray | None = None) -> np.nda
         out[0] = (x[0] + x[1]) / 2
         out[-1] = (x[-2] + x[-1]) / 2
     return out
+
+
+def _slope(x: np.ndarray, causal: bool) -> np.ndarray:
+    """Per-sample difference: central (batch, ``numpy.gradient``) or backward (live, so
+    no sample looks ahead)."""
+    if not causal or x.size < 2:
+        return np.gradient(x) if x.size > 1 else np.zeros_like(x)
+    d = np.empty_like(x)
+    d[1:] = x[1:] - x[:-1]
+    d[0] = d[1]
+    return d
 
 
 def _runs(mask: np.ndarray, open_end: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -230,11 +251,12 @@ def slow_waves(
         big = neg[:-1] & (ptp >= threshold_uv) & (dur >= 0.5) & (dur <= 2.0)
         s, e, p, d = start[big], end[big], ptp[big], dur[big]
         if causal:
-            # a wave is known once it ends: its whole length counts in the epoch of its end
-            k = np.minimum(np.floor((e - 1) / n_per).astype(np.int64), n_ep)
+            # a wave is known once it ends, at the zero crossing (sample ``e``): its whole
+            # length counts in the epoch holding that sample
+            k = np.minimum(np.floor(e / n_per).astype(np.int64), n_ep)
             frac = np.bincount(k, weights=(e - s).astype(float), minlength=n_ep + 1)[:n_ep]
             frac = np.minimum(frac / n_per, 1.0)
-            pos = e - 1.0
+            pos = e.astype(float)
         else:
             frac = _coverage(s.astype(float), e.astype(float), n_per, n_ep)
             pos = (s + e) / 2.0
@@ -243,8 +265,14 @@ def slow_waves(
         c = (s + e) / 2.0
         gap_before = np.diff(np.concatenate([[-np.inf], c])) / fsd
         gap_after = np.diff(np.concatenate([c, [np.inf]])) / fsd
-        alone = (d <= 1.5) & (gap_before > 3.0) & (gap_after > 3.0)
-        kc = _per_epoch_counts(pos[alone], n_per, n_ep)
+        alone = (d <= 1.5) & (gap_before > KC_ALONE_S) & (gap_after > KC_ALONE_S)
+        kc_pos = pos
+        if causal:
+            # "alone" is only known once every wave centred within 3 s after it has
+            # ended (a wave lasts <= 2 s, so 4 s after its centre): counted then, so a
+            # stream cut at any epoch end gives the same counts
+            kc_pos = np.maximum(pos, c + KC_ALONE_S * fsd + 1.0 * fsd)
+        kc = _per_epoch_counts(kc_pos[alone], n_per, n_ep)
         k = np.floor(pos / n_per).astype(np.int64)
         inside = k < n_ep
         np.maximum.at(ptp_max, k[inside], p[inside])
@@ -357,13 +385,15 @@ def spindles(
     s, e = _runs(mask, open_end=not causal)
     if s.size:
         # parts of one spindle closer than 0.5 s are one spindle (as in YASA)
-        keep = np.concatenate([[True], (s[1:] - e[:-1]) >= 0.5 * fsb])
+        keep = np.concatenate([[True], (s[1:] - e[:-1]) >= SPINDLE_MERGE_S * fsb])
         e = np.maximum.reduceat(e, np.flatnonzero(keep))
         s = s[keep]
     d = (e - s) / fsb
     ok = (d >= 0.5) & (d <= 3.0)
     s, e = s[ok], e[ok]
-    pos = e - 1.0 if causal else (s + e) / 2.0
+    # live: a spindle is final once no later part can merge with it (0.5 s after its
+    # end); it is counted then, so a stream cut at any epoch end gives the same counts
+    pos = e - 1.0 + SPINDLE_MERGE_S * fsb if causal else (s + e) / 2.0
     return {
         "sp_count": _per_epoch_counts(pos, n_per, n_ep),
         "sp_fraction": _coverage(s.astype(float), e.astype(float), n_per, n_ep),
@@ -403,21 +433,22 @@ def eye_movements(
         h = loc
     n_per = round(epoch_length * fs)
     n_ep = h.size // n_per
-    slope = np.gradient(h) * fs
+    slope = _slope(h, causal) * fs
     half = max(round(0.25 * fs), 1)
     size = 2 * half + 1
     origin = half if causal else 0  # trailing window when causal
     ptp = maximum_filter1d(h, size, origin=origin) - minimum_filter1d(h, size, origin=origin)
     cand = (ptp >= amplitude_uv) & (np.abs(slope) >= 2.0 * amplitude_uv)
     if roc_f is not None:
-        cand &= (np.gradient(loc) * np.gradient(roc_f)) < 0
+        cand &= (_slope(loc, causal) * _slope(roc_f, causal)) < 0
     s, e = _runs(cand, open_end=not causal)
     if s.size:
         # candidates closer than 0.3 s are one movement
         keep = np.concatenate([[True], (s[1:] - e[:-1]) > 0.3 * fs])
         e = np.maximum.reduceat(e, np.flatnonzero(keep))
         s = s[keep]
-    peak = (s + e) // 2 if not causal else e - 1
+    # live: a movement is final once no later candidate can merge with it (0.3 s on)
+    peak = (s + e) // 2 if not causal else e - 1 + round(0.3 * fs) + 1
     counts = _per_epoch_counts(peak, n_per, n_ep)
     return {"rem_count": counts}, peak / fs
 

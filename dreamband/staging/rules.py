@@ -2,8 +2,10 @@
 
 Each rule is a soft predicate in [0, 1] computed from the evidence of
 :func:`dreamband.features.eeg.compute_evidence`. Absolute thresholds come from the AASM
-manual (slow waves ≥ 75 µV filling ≥ 20 % of the epoch for N3; spindles and K-complexes
-for N2); everything amplitude- or montage-dependent is judged against the night itself
+manual (slow waves ≥ 75 µV on the displayed EEG filling ≥ 20 % of the epoch for N3, read
+as :data:`dreamband.features.eeg.SW_THRESHOLD_UV` on the detector's 0.3-4 Hz band — the
+one constant tuned on DREAMS; spindles and K-complexes for N2); everything amplitude- or
+montage-dependent is judged against the night itself
 (robust z-scores: the night's median and interquartile range, or the night so far when
 live). The predicates combine into one likelihood per stage:
 
@@ -11,7 +13,7 @@ live). The predicates combine into one likelihood per stage:
 W      alpha or muscle/high-frequency activity above the night's usual, no N2/N3 signs
 N1     low-amplitude mixed frequency (theta), no spindles, K-complexes, slow waves or alpha
 N2     spindles or K-complexes in the epoch or its neighbours (continuity), < 20 % slow waves
-N3     slow waves ≥ 75 µV over ≥ 20 % of the epoch
+N3     slow waves fill ≥ 20 % of the epoch; slow delta above the night's median
 REM    low amplitude, no spindles/K-complexes, low chin EMG and rapid eye movements
 =====  ==============================================================================
 
@@ -64,14 +66,20 @@ def rule_predicates(ev: Evidence) -> np.ndarray:
     numpy.ndarray
         ``(n_epochs, len(RULE_NAMES))`` values in [0, 1].
     """
-    # AASM amplitude criterion, and slow-delta power above the night's median (so a
-    # high-amplitude subject's N2 is not read as N3, nor a low-amplitude montage's N3 missed)
-    swf = 0.5 * (ev["sw_fraction"] + ev["ctx_sw_fraction"])  # the epoch and its neighbours
-    sw = _sig(swf, SW_FRACTION, SW_SOFTNESS) * _sig(ev["zctx_abs_sdelta"], 0.0, Z_SOFT)
+    # AASM amplitude criterion on the epoch itself (the manual scores N3 epoch by epoch,
+    # with no continuity rule; averaging with the neighbours diluted short N3 runs), and
+    # slow-delta power above the night's median (so a high-amplitude subject's N2 is not
+    # read as N3, nor a low-amplitude montage's N3 missed)
+    sw = _sig(ev["sw_fraction"], SW_FRACTION, SW_SOFTNESS) * _sig(
+        ev["zctx_abs_sdelta"], 0.0, Z_SOFT
+    )
     n2 = 1.0 - np.exp(-(ev["sp_count"] + ev["kc_count"]))
     n2c = 1.0 - np.exp(-2.0 * (ev["ctx_sp_count"] + ev["ctx_kc_count"]))
-    alpha = _sig(ev["zctx_rel_alpha"], Z_HIGH, Z_SOFT)
-    hf = _sig(ev["zctx_emg"], Z_HIGH, Z_SOFT)
+    # wake signs of the epoch itself: the manual scores W epoch by epoch (alpha over half
+    # the epoch, or high chin tone), with no continuity rule; a neighbourhood mean only
+    # blurs the wake onsets and ends (and lags them live, where it is past-only)
+    alpha = _sig(ev["z_rel_alpha"], Z_HIGH, Z_SOFT)
+    hf = _sig(ev["z_emg"], Z_HIGH, Z_SOFT)
     lowamp = _sig(-ev["z_total"], 0.0, Z_SOFT)
     theta = _sig(ev["z_rel_theta"], 0.0, Z_SOFT)
     if ev.has_eog:
@@ -130,7 +138,10 @@ class RulesResult:
 
 
 def stage_rules(
-    ev: Evidence, transitions: tuple[np.ndarray, np.ndarray] | None = None, lag: int = 0
+    ev: Evidence,
+    transitions: tuple[np.ndarray, np.ndarray] | None = None,
+    lag: int = 0,
+    forward_only: bool | None = None,
 ) -> RulesResult:
     """Stage a night with the AASM rules and the HMM smoother.
 
@@ -144,6 +155,9 @@ def stage_rules(
     lag : int
         Live only: announce each epoch ``lag`` epochs late, smoothed over them
         (fixed-lag smoothing); 0 = pure filtering.
+    forward_only : bool, optional
+        Forward-only (live) smoothing; default ``ev.causal``. Setting it on batch
+        evidence isolates the smoother's share of the live/batch gap (ablation).
 
     Returns
     -------
@@ -154,7 +168,8 @@ def stage_rules(
     # epochs with flat/clipped/artefact EEG carry no stage evidence except "wake/movement"
     lik[ev.bad] = np.array([0.4, 0.15, 0.15, 0.15, 0.15])
     trans, init = transitions or load_transitions(ev.epoch_length)
-    if not ev.causal:
+    live = ev.causal if forward_only is None else bool(forward_only)
+    if not live:
         post = forward_backward(lik, trans, init)
     elif lag > 0:
         post = fixed_lag(lik, trans, init, lag)
