@@ -3,11 +3,14 @@
 * slpdb (MIT-BIH Polysomnographic Database, 16 records, 14 subjects: slp01a/b and
   slp02a/b are one subject each): our features from the beat annotations, LOSO, batch and
   live, from RR intervals and from a 1-Hz HR stream derived from the beats; live with
-  decisions delayed by a fixed lag (5/10/20 min; shipped: 20 min) reported separately. SleepECG's
-  pretrained ``wrn-gru-mesa`` (trained on MESA, never on slpdb) is scored on the same
-  epochs when ``sleepecg`` and a Keras backend can be imported.
+  decisions delayed by a fixed lag (5/10/20/30 min; shipped: 20 and 30 min) reported
+  separately. SleepECG's pretrained ``wrn-gru-mesa`` (trained on MESA, never on slpdb) is
+  scored on the same epochs when ``sleepecg`` and a Keras backend can be imported.
 * sleep-accel (Walch 2019): our model family on the **study's own per-epoch features**
   (not computed by our pipeline), LOSO over 31 subjects.
+* smoother: batch rows use the shipped cycle-aware HMM (sleep-cycle prior from Sleep-EDF
+  hypnograms, :mod:`dreamband.staging.heart_cycle`), live rows the sticky HMM; each is also
+  shown with the other smoother, and the rr rows over three LightGBM seeds (mean, range).
 * timing: features + staging of one whole slpdb night (slp41, 6.5 h), models loaded.
 
     DREAMBAND_DATA=/path/to/data python bench/bench_heart.py
@@ -41,6 +44,7 @@ from dreamband.staging.heart_model import CLASS_NAMES, apply_calibration, fit_ca
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 LABELS = (0, 1, 2)
+SEEDS = (7, 11, 23)  # 7 = the shipped models' seed
 
 
 def row(name: str, rep: dict, extra: str = "") -> str:
@@ -48,6 +52,17 @@ def row(name: str, rep: dict, extra: str = "") -> str:
     return (f"| {name} | {rep['n']} | {rep['accuracy']:.3f} | {rep['kappa']:.3f} | "
             f"{rep['macro_f1']:.3f} | {f1['W']:.3f} | {f1['NREM']:.3f} | {f1['REM']:.3f} | "
             f"{extra} |")
+
+
+def seed_row(name: str, reps: list[dict]) -> str:
+    """Mean and range over seeds of kappa and the per-stage F1."""
+    def stat(vals: list[float]) -> str:
+        return f"{np.mean(vals):.3f} [{min(vals):.3f}-{max(vals):.3f}]"
+    k = [r["kappa"] for r in reps]
+    f1 = {c: [r["f1"][c] for r in reps] for c in CLASS_NAMES}
+    return (f"| {name} | {reps[0]['n']} | | {stat(k)} | | {stat(f1['W'])} | "
+            f"{stat(f1['NREM'])} | {stat(f1['REM'])} | LOSO, mean [min-max] over LightGBM "
+            f"seeds {', '.join(map(str, SEEDS))} |")
 
 
 def nested_calibrated_decision(preds) -> dict:
@@ -138,26 +153,39 @@ def main() -> int:
     for kind in ("rr", "hr"):
         for live in (False, True):
             t0 = time.perf_counter()
-            preds = loso_predictions(load_nights("slpdb", root, live=live, kind=kind), live)
+            nights = load_nights("slpdb", root, live=live, kind=kind)
+            preds = loso_predictions(nights, live)
             rep = report_nights(preds)
             raw = report_nights(preds, smoothed=False)["pooled"]
             name = f"slpdb {kind} {'live' if live else 'batch'}"
             sec = time.perf_counter() - t0
-            lines.append(row(name, rep["pooled"], f"LOSO, HMM-smoothed ({sec:.0f} s)"))
+            smoother = "sticky HMM" if live else "cycle-aware HMM"
+            lines.append(row(name, rep["pooled"], f"LOSO, {smoother} (shipped; {sec:.0f} s)"))
+            other = loso_predictions(nights, live, cycle=live)
+            lines.append(row(f"  {name}, {'cycle-aware' if live else 'sticky'} HMM instead",
+                             report_nights(other)["pooled"],
+                             "LOSO, same classifiers, other smoother"))
             lines.append(row(f"  {name}, classifier alone", raw, "LOSO, no smoothing"))
             if kind == "rr":
                 text.append(format_report(rep["pooled"], f"{name} (LOSO, pooled)"))
-    for kind, lag in (("rr", 10), ("rr", 20), ("rr", 40), ("hr", 40)):
+                reps = [rep["pooled"]] + [
+                    report_nights(loso_predictions(nights, live, seed=s))["pooled"]
+                    for s in SEEDS[1:]]
+                lines.append(seed_row(f"  {name}, seed spread", reps))
+    for kind, lag in (("rr", 10), ("rr", 20), ("rr", 40), ("rr", 60), ("hr", 40), ("hr", 60)):
         t0 = time.perf_counter()
-        preds = loso_predictions(load_nights("slpdb", root, live=True, kind=kind, lag=lag),
-                                 True, lag=lag)
+        nights = load_nights("slpdb", root, live=True, kind=kind, lag=lag)
+        preds = loso_predictions(nights, True, lag=lag)
         rep = report_nights(preds)["pooled"]
         sec = time.perf_counter() - t0
         lines.append(row(f"slpdb {kind} live, fixed lag {lag} epochs ({lag // 2} min)", rep,
                          f"LOSO; epoch k decided at the end of epoch k+{lag}: features "
                          f"{lag // 2} + smoothing {lag - lag // 2} epochs ahead ({sec:.0f} s)"))
-        if (kind, lag) == ("rr", 40):
+        if (kind, lag) in (("rr", 40), ("rr", 60)):
             text.append(format_report(rep, f"slpdb rr live, fixed lag {lag} (LOSO, pooled)"))
+            reps = [rep] + [report_nights(loso_predictions(nights, True, lag=lag, seed=s))[
+                "pooled"] for s in SEEDS[1:]]
+            lines.append(seed_row(f"  slpdb rr live, fixed lag {lag}, seed spread", reps))
     secg, note = sleepecg_slpdb(slpdb)
     if secg is not None:
         lines.append(row("slpdb SleepECG wrn-gru-mesa", secg, note))

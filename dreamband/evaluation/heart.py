@@ -15,16 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from dreamband.evaluation.metrics import classification_report
-from dreamband.features.heart_lag import split_lag
 from dreamband.staging.heart_data import NightFeatures, load_nights
-from dreamband.staging.heart_model import (
-    CLASS_NAMES,
-    N_TREES,
-    STAY,
-    fit_booster,
-    fixed_lag_smooth,
-    hmm_smooth,
-)
+from dreamband.staging.heart_model import CLASS_NAMES, N_TREES, STAY, fit_booster, smooth_night
 
 __all__ = ["OutOfSubject", "evaluate_heart", "loso_predictions", "report_nights"]
 
@@ -68,6 +60,8 @@ def loso_predictions(
     stay: float = STAY,
     subjects: Sequence[str] | None = None,
     lag: int = 0,
+    cycle: bool | None = None,
+    seed: int | None = None,
 ) -> list[OutOfSubject]:
     """Leave-one-subject-out probabilities of every night.
 
@@ -89,11 +83,27 @@ def loso_predictions(
         (:func:`~dreamband.features.heart_lag.split_lag`) goes to fixed-lag smoothing
         (:func:`~dreamband.staging.heart_model.fixed_lag_smooth`). The nights must carry
         features of the same delay (``load_nights(..., lag=lag)``).
+    cycle : bool, optional
+        Smooth with the cycle-aware HMM and the shipped sleep-cycle prior
+        (:mod:`dreamband.staging.heart_cycle`) instead of the sticky HMM (never with
+        ``lag > 0``, which always uses the sticky fixed-lag smoother). Default: as the
+        shipped models (:func:`~dreamband.staging.heart_train.uses_cycle_prior`): batch only.
+    seed : int, optional
+        LightGBM seed (default: that of
+        :data:`~dreamband.staging.heart_model.LGB_PARAMS`), to measure the seed spread.
 
     Returns
     -------
     list of OutOfSubject
     """
+    if cycle is None:
+        cycle = not live
+    prior = None
+    if cycle and not (live and lag > 0):
+        from dreamband.staging.heart_cycle import load_cycle_prior
+
+        prior = load_cycle_prior()
+    params = None if seed is None else {"seed": int(seed)}
     all_subjects = sorted({n.subject for n in nights})
     held = all_subjects if subjects is None else [s for s in all_subjects if s in set(subjects)]
     out = []
@@ -101,11 +111,10 @@ def loso_predictions(
         train = [n for n in nights if n.subject != s]
         X = np.vstack([n.X for n in train])
         y = np.concatenate([n.y for n in train])
-        booster = fit_booster(X, y, n_trees=n_trees, threads=threads)
+        booster = fit_booster(X, y, n_trees=n_trees, threads=threads, params=params)
         for n in (n for n in nights if n.subject == s):
-            raw = booster.predict(n.X)
-            smooth = (fixed_lag_smooth(raw, split_lag(lag)[1], stay) if live and lag > 0
-                      else hmm_smooth(raw, live, stay))
+            raw = booster.predict(n.X, num_threads=threads)
+            smooth = smooth_night(raw, live, stay, lag, prior)
             out.append(OutOfSubject(n.record, n.subject, n.y, raw, smooth))
         logger.debug("held-out subject %s done", s)
     return out

@@ -22,7 +22,9 @@ priors of the training subjects with weight ``n / (n + n0)`` gave 0.32-0.38 for 
 1-240 epochs (SD-only prior: 0.36-0.37), i.e. no reliable gain, as HR levels differ too much
 between these patients; an elapsed-time column (0.333) and levels relative to a running
 quantile floor (0.350) were worse. A decision delay (:mod:`dreamband.features.heart_lag`)
-closes the gap only when long: 0.388 at 5 min, 0.376-0.390 at 10 min, 0.405 at 20 min.
+closes the gap only when long: 0.388 at 5 min, 0.376-0.390 at 10 min, 0.405 at 20 min
+(mean over LightGBM seeds 7/11/23: 0.395 [0.387-0.405]; a 5-seed ensemble also 0.395),
+0.408 [0.403-0.413] at 30 min.
 For REM, longer-context detrending (15-60 min), HR troughs over the past/next 30 min, VLF
 z-scores, HF-peak instability and the ultradian (60-150 min) band-pass phase of HR and LF/HF
 gave no reliable gain: single LOSO runs scatter REM F1 over 0.26-0.42, and a nested

@@ -5,8 +5,12 @@ rules of :mod:`dreamband.heart.rr` (carrying the previous intervals as reference
 epoch's trailing-window features are computed from the last few minutes of intervals only,
 the night-so-far z-scores from running sums, the 5-min context and trends from the last 22
 epochs of z-scores, then the shipped live LightGBM model, one forward step of the sticky HMM
-and the calibration. Memory: about 7 minutes of intervals and a few dozen feature rows,
-whatever the length of the night.
+and the calibration. When the model's sidecar asks for the cycle-aware smoother
+(:mod:`dreamband.staging.heart_cycle`) the forward step is that of
+:class:`~dreamband.staging.heart_cycle.CycleFilter`; :attr:`HeartLiveStager.transitions`
+then gives the sticky matrix of the same ``stay``, which an engine's extra fixed-lag
+smoothing uses as an approximation. Memory: about 7 minutes of intervals and a few dozen
+feature rows, whatever the length of the night.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from dreamband.features.heart_context import _CONTEXT, _RAW, _SCALED, _WIDE
 from dreamband.heart.grid import GRID_FS, HeartSeries
 from dreamband.heart.rr import clean_hr, clean_rr
 from dreamband.live.eeg import StepResult
-from dreamband.staging.heart import load_heart_model
+from dreamband.staging.heart import load_heart_model, model_cycle_prior
+from dreamband.staging.heart_cycle import CycleFilter
 from dreamband.staging.heart_model import STAY, _transitions, apply_calibration
 
 __all__ = ["HEART_CLASSES", "HeartLiveStager", "coverage"]
@@ -74,6 +79,8 @@ class HeartLiveStager:
         self.stay = float(meta.get("smoothing", {}).get("stay", STAY))
         self.calibration = meta.get("calibration")
         self._trans = _transitions(self.stay)
+        prior = model_cycle_prior(meta, model_dir)
+        self._cycle = None if prior is None else CycleFilter(prior, self.stay)
         self._t = np.empty(0)
         self._v = np.empty(0)       # RR (s) or HR (bpm) as received
         self._valid = np.empty(0, dtype=bool)
@@ -163,8 +170,10 @@ class HeartLiveStager:
         epoch with too little signal is reported unscored)."""
         self.n_epochs += 1
         row = self.features(k)
-        p = np.clip(self.booster.predict(row[None, :])[0], 1e-9, None)
-        if self._alpha is None:
+        p = np.clip(self.booster.predict(row[None, :], num_threads=1)[0], 1e-9, None)
+        if self._cycle is not None:
+            a = self._cycle.step(p)
+        elif self._alpha is None:
             a = p / p.sum()
         else:
             a = (self._alpha @ self._trans) * p

@@ -14,20 +14,23 @@ import os
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from dreamband.core.beats import BeatSeries
 from dreamband.core.hypnogram import Hypnogram
-from dreamband.errors import DreambandError, InputFileError
+from dreamband.errors import DreambandError, InputFileError, ModelError
 from dreamband.features.heart import EPOCH
 from dreamband.features.heart_context import feature_names, heart_features
 from dreamband.heart.grid import HeartSeries, prepare_beats, prepare_hr
 from dreamband.staging.heart_model import CLASS_NAMES, STAY, predict_night
 from dreamband.staging.heart_train import KIND, model_filename, variant_name
 
-__all__ = ["load_heart_model", "stage_heart", "stage_heart_file"]
+if TYPE_CHECKING:
+    from dreamband.staging.heart_cycle import CyclePrior
+
+__all__ = ["load_heart_model", "model_cycle_prior", "stage_heart", "stage_heart_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +72,47 @@ def load_heart_model(
     folder = Path(model_dir) if model_dir is not None else models_dir()
     lag = int(lag) if live else 0
     return _load(str(folder / model_filename("slpdb", kind, live, lag)), kind, live, lag)
+
+
+def model_cycle_prior(
+    meta: dict, model_dir: str | os.PathLike | None = None
+) -> CyclePrior | None:
+    """The sleep-cycle prior a heart model's sidecar asks for, or None (sticky HMM).
+
+    The prior file named in ``smoothing.cycle_prior`` is looked up in ``model_dir`` first,
+    then among the shipped models.
+
+    Parameters
+    ----------
+    meta : dict
+        The model's sidecar.
+    model_dir : path, optional
+        Folder of the model (searched before the shipped models).
+
+    Returns
+    -------
+    CyclePrior or None
+
+    Raises
+    ------
+    ModelError
+        If the sidecar names a prior that cannot be found or read.
+    """
+    from dreamband.paths import models_dir
+    from dreamband.staging.heart_cycle import load_cycle_prior
+
+    smoothing = meta.get("smoothing", {})
+    if smoothing.get("method") != "hmm-cycle":
+        return None
+    name = Path(str(smoothing.get("cycle_prior", ""))).name
+    if not name:
+        raise ModelError(f"{meta.get('model_file', 'heart model')}: sidecar field "
+                         "'smoothing.cycle_prior' is empty")
+    for folder in ([Path(model_dir)] if model_dir is not None else []) + [models_dir()]:
+        if (folder / name).is_file():
+            return load_cycle_prior(folder / name)
+    raise ModelError(f"{name}: cycle prior named by {meta.get('model_file', 'heart model')} "
+                     "not found")
 
 
 def _series(beats_or_hr: Any) -> tuple[HeartSeries, float, Any, str, str]:
@@ -120,12 +164,12 @@ def stage_heart(
     offset : float
         Onset of the first epoch in seconds from the recording start.
     model_dir : path, optional
-        Folder holding ``heart_slpdb_<rr|hr>_<batch|live|live_lag40>.txt`` (default: shipped
-        models).
+        Folder holding ``heart_slpdb_<rr|hr>_<batch|live|live_lag<N>>.txt`` (default:
+        shipped models).
     lag : int
         With ``live``: decisions delayed by ``lag`` epochs (fixed-lag features and
         smoothing, half of the delay each; shipped models exist for
-        :data:`dreamband.staging.heart_train.LAGS`, i.e. 40 epochs = 20 min).
+        :data:`dreamband.staging.heart_train.LAGS`: 40 and 60 epochs = 20 and 30 min).
         Epoch ``k`` then depends on samples up to the end of epoch ``k + lag``: in a prefix
         of a night, the last ``lag`` epochs are provisional and reach their final values
         once ``lag`` more epochs have arrived. ``0`` (default): strictly causal.
@@ -153,7 +197,8 @@ def stage_heart(
     booster, meta = load_heart_model(hs.kind, live, model_dir, lag)
     X, _ = heart_features(hs, n_epochs, offset, live=live, lag=lag)
     stay = float(meta.get("smoothing", {}).get("stay", STAY))
-    stages, probs = predict_night(booster, X, live, stay, meta.get("calibration"), lag)
+    prior = model_cycle_prior(meta, model_dir)
+    stages, probs = predict_night(booster, X, live, stay, meta.get("calibration"), lag, prior)
     if hs.valid_fraction < 0.8:
         logger.warning("%s: only %.0f%% of samples passed artefact rejection", source,
                        100 * hs.valid_fraction)

@@ -19,6 +19,28 @@ class weight x1.5 / x0.7 (0.445 / 0.368, 0.449 / 0.333), a REM decision bias (op
 subject-equal sample weights (0.402 / 0.336), other tree sizes (all within 0.44-0.45 kappa,
 REM F1 0.26-0.38), stacking on context of first-stage probabilities, a logistic-regression
 blend. The stay probability matters little between 0.95 and 0.99.
+
+Session 2 (slpdb LOSO, rr, mean over LightGBM seeds 7/11/23; a single booster's seed spread
+is small here: batch kappa 0.449-0.456, REM F1 0.376-0.381). Adopted: the sleep-cycle prior
+in the batch smoother (:mod:`dreamband.staging.heart_cycle`, kappa 0.453 -> 0.454, REM F1
+0.379 -> 0.386, better for every seed). Not adopted: seed ensembles (5 boosters averaged
+in logit space, 3 seed sets: 0.455 / 0.377); subject bagging (5 boosters on 80 % of the
+training subjects each: 0.443 / 0.298, REM hinges on a few REM-rich subjects); per-night
+class-prior adaptation by EM on the classifier output (Saerens et al. 2002) before
+smoothing (0.350 / 0.000; square-root damped 0.416 / 0.044: it drives scarce REM out);
+training the rr model on the 1-Hz HR view of the same nights as well (0.439 / 0.358, seed
+7); an emission power 0.5-2 in the cycle-aware smoother (REM F1 0.353-0.387, kappa within
+0.449-0.455, seed 7: flat).
+Live: distilling the causal classifier on the batch recipe's nested out-of-subject
+posteriors (each epoch as three rows weighted by 0.5 hard + 0.5 soft target: kappa 0.324,
+REM F1 0.197; soft only 0.300 / 0.144; hard labels 0.366 / 0.210, seed 7).
+A lead not shipped: a second pass whose extra columns z-score the scaled features against
+the night's NREM-weighted mean and SD, weighted by the first pass's smoothed p(NREM)
+(first-pass probabilities of training subjects from nested models that saw neither the
+held-out nor that subject): batch kappa 0.466 [0.465-0.467], W F1 0.652, REM F1 0.386
+[0.373-0.400] (3 seeds), i.e. better kappa and wake, same REM; it needs two models and
+nested training. Its causal analogue (night-so-far NREM-weighted statistics) lowered live
+kappa to 0.339 (seed 7).
 """
 
 from __future__ import annotations
@@ -38,6 +60,7 @@ __all__ = [
     "fixed_lag_smooth",
     "hmm_smooth",
     "predict_night",
+    "smooth_night",
 ]
 
 CLASS_NAMES: tuple[str, ...] = ("W", "NREM", "REM")
@@ -239,15 +262,43 @@ def fit_calibration(p: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     }
 
 
+def smooth_night(
+    raw: np.ndarray, live: bool, stay: float = STAY, lag: int = 0, prior=None
+) -> np.ndarray:
+    """Smooth a night's classifier probabilities as the stager does.
+
+    ``live`` with a decision delay ``lag > 0`` (epochs): fixed-lag smoothing with the
+    smoother's share of it (:func:`fixed_lag_smooth`,
+    :func:`dreamband.features.heart_lag.split_lag`) on the sticky HMM. Otherwise forward
+    only (``live``) or forward-backward, on the cycle-aware HMM when a ``prior``
+    (:class:`~dreamband.staging.heart_cycle.CyclePrior`) is given, else on the sticky HMM.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_epochs, 3)`` posterior probabilities.
+    """
+    if live and lag > 0:
+        from dreamband.features.heart_lag import split_lag
+
+        return fixed_lag_smooth(raw, split_lag(lag)[1], stay)
+    if prior is not None:
+        from dreamband.staging.heart_cycle import cycle_smooth
+
+        return cycle_smooth(raw, live, stay, prior)
+    return hmm_smooth(raw, live=live, stay=stay)
+
+
 def predict_night(
     booster, X: np.ndarray, live: bool, stay: float = STAY, calibration: dict | None = None,
-    lag: int = 0,
+    lag: int = 0, prior=None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Stage one night: classifier, HMM smoothing, calibration.
+    """Stage one night: classifier, HMM smoothing (:func:`smooth_night`), calibration.
 
     ``live`` smooths forward only; ``live`` with a decision delay ``lag > 0`` (epochs)
     smooths with the smoother's share of it (:func:`fixed_lag_smooth`,
-    :func:`dreamband.features.heart_lag.split_lag`); otherwise forward-backward.
+    :func:`dreamband.features.heart_lag.split_lag`); otherwise forward-backward. ``prior``:
+    the sleep-cycle prior of the cycle-aware smoother (not used with ``lag > 0``).
 
     Returns
     -------
@@ -259,12 +310,7 @@ def predict_night(
     """
     # One thread: a night is small, and OpenMP threads only contend on a shared machine.
     raw = booster.predict(np.asarray(X, dtype=float), num_threads=1)
-    if live and lag > 0:
-        from dreamband.features.heart_lag import split_lag
-
-        smooth = fixed_lag_smooth(raw, split_lag(lag)[1], stay)
-    else:
-        smooth = hmm_smooth(raw, live=live, stay=stay)
+    smooth = smooth_night(raw, live, stay, lag, prior)
     stages = smooth.argmax(axis=1).astype(np.int8)
     if calibration:
         smooth = apply_calibration(smooth, calibration["temperature"])

@@ -1,0 +1,155 @@
+"""Sleep-cycle prior of the heart smoother: exactness, causality, effect, files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dreamband.core.beats import BeatSeries
+from dreamband.errors import ModelError
+from dreamband.paths import models_dir
+from dreamband.staging.heart import load_heart_model, model_cycle_prior, stage_heart
+from dreamband.staging.heart_cycle import (
+    CYCLE_PRIOR_FILE,
+    CycleFilter,
+    CyclePrior,
+    build_cycle_prior,
+    cycle_smooth,
+    load_cycle_prior,
+)
+from dreamband.staging.heart_model import hmm_smooth
+
+
+def random_probs(n: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).dirichlet([1.0, 1.0, 1.0], size=n)
+
+
+def toy_prior(size: int = 60) -> CyclePrior:
+    """REM unlikely for 40 epochs after REM, likely afterwards."""
+    r = np.where(np.arange(size) < 40, 0.05, 3.0)
+    return CyclePrior(r, np.full(size, 1.0 / size))
+
+
+@pytest.mark.parametrize("live", [True, False])
+def test_a_flat_prior_is_exactly_the_sticky_hmm(live):
+    p = random_probs(200)
+    flat = CyclePrior(np.ones(30), np.full(30, 1 / 30))
+    np.testing.assert_allclose(cycle_smooth(p, live, 0.98, flat), hmm_smooth(p, live, 0.98),
+                               atol=1e-12)
+
+
+def test_forward_filter_is_causal_and_matches_the_one_pass_result():
+    p = random_probs(150, seed=1)
+    prior = toy_prior()
+    one_pass = cycle_smooth(p, True, 0.98, prior)
+    np.testing.assert_allclose(cycle_smooth(p[:70], True, 0.98, prior), one_pass[:70])
+    f = CycleFilter(prior, 0.98)
+    steps = np.array([f.step(row) for row in p])
+    np.testing.assert_allclose(steps, one_pass, atol=1e-12)
+    both = cycle_smooth(p, False, 0.98, prior)
+    np.testing.assert_allclose(both.sum(axis=1), 1.0)
+    assert not np.allclose(both[:100], one_pass[:100])
+
+
+def test_rem_right_after_rem_is_suppressed_and_rem_after_a_cycle_is_not():
+    # 20 epochs of clear REM, then NREM, then ambiguous REM/NREM evidence either soon
+    # (epochs 30-39) or a cycle later (epochs 80-89).
+    p = np.tile([0.05, 0.9, 0.05], (120, 1))
+    p[:20] = [0.05, 0.05, 0.9]
+    p[30:40] = p[80:90] = [0.05, 0.45, 0.5]
+    sticky = hmm_smooth(p, live=False)
+    cyc = cycle_smooth(p, False, 0.98, toy_prior())
+    assert cyc[30:40, 2].mean() < sticky[30:40, 2].mean()
+    assert cyc[80:90, 2].mean() > sticky[80:90, 2].mean()
+
+
+def test_cycle_filter_refuses_a_hazard_too_large_for_stay():
+    with pytest.raises(ValueError, match="hazard"):
+        CycleFilter(CyclePrior(np.full(5, 200.0), np.full(5, 0.2)), 0.98)
+    with pytest.raises(ValueError, match="stay"):
+        CycleFilter(toy_prior(), 1.0)
+
+
+def test_malformed_prior_files_are_refused_with_the_file_name(tmp_path):
+    bad = tmp_path / "prior.json"
+    bad.write_text("{not json")
+    with pytest.raises(ModelError, match=r"prior\.json"):
+        load_cycle_prior(bad)
+    bad.write_text(json.dumps({"format": "dreamband-heart-cycle-prior", "r": [1, 2],
+                               "occupancy": [1]}))
+    with pytest.raises(ModelError, match="occupancy"):
+        load_cycle_prior(bad)
+    with pytest.raises(ModelError, match="not found"):
+        load_cycle_prior(tmp_path / "missing.json")
+
+
+def test_shipped_prior_is_rem_averse_after_rem_and_normalised():
+    prior = load_cycle_prior()
+    assert prior.r.size > 100
+    assert prior.r[30:60].max() < 0.5 < 1.5 < prior.r[1]
+    assert abs(float(prior.occupancy @ prior.r) - 1.0) < 0.1
+
+
+def test_shipped_prior_is_reproduced_from_the_sleep_edf_hypnograms(sleep_edf_dir):
+    shipped = json.loads((models_dir() / CYCLE_PRIOR_FILE).read_text())
+    built = build_cycle_prior(sleep_edf_dir)
+    if sorted(shipped["provenance"]["files"]) != sorted(built["provenance"]["files"]):
+        pytest.skip("the data folder holds other Sleep-EDF hypnograms than the shipped prior")
+    np.testing.assert_allclose(built["r"], shipped["r"], atol=1e-4)
+    assert built["counts"] == shipped["counts"]
+
+
+def test_shipped_batch_models_use_the_cycle_smoother_and_live_ones_the_sticky_one():
+    for kind in ("rr", "hr"):
+        _, meta = load_heart_model(kind, False)
+        assert meta["smoothing"]["method"] == "hmm-cycle"
+        assert model_cycle_prior(meta) is not None
+        for lag in (0, 40, 60):
+            _, meta = load_heart_model(kind, True, lag=lag)
+            assert model_cycle_prior(meta) is None
+
+
+def test_live_stager_follows_a_sidecar_that_asks_for_the_cycle_smoother(tmp_path):
+    import shutil
+
+    from dreamband.live.heart import HeartLiveStager
+    from dreamband.staging.heart_train import model_filename
+
+    name = model_filename("slpdb", "rr", True)
+    shutil.copy(models_dir() / name, tmp_path / name)
+    side = json.loads((models_dir() / name).with_suffix(".json").read_text())
+    side["smoothing"].update(method="hmm-cycle", cycle_prior=CYCLE_PRIOR_FILE)
+    (tmp_path / name).with_suffix(".json").write_text(json.dumps(side))
+    rng = np.random.default_rng(4)
+    beats = np.cumsum(0.9 + 0.05 * rng.standard_normal(3000))
+    hyp = stage_heart(BeatSeries(times=beats), live=True, model_dir=tmp_path)
+    st = HeartLiveStager("rr", model_dir=tmp_path)
+    st.add(beats[1:], np.diff(beats))
+    post = np.array([st.step(k).probabilities for k in range(hyp.n_epochs)])
+    np.testing.assert_array_equal(post.argmax(axis=1), hyp.stages)
+    final = np.array([st.finalise(row)[1] for row in post])
+    np.testing.assert_allclose(final, hyp.probabilities, atol=1e-9)
+    sticky = stage_heart(BeatSeries(times=beats), live=True)
+    assert not np.allclose(sticky.probabilities, hyp.probabilities)
+
+
+def test_a_sidecar_naming_a_missing_prior_is_refused(tmp_path):
+    meta = {"model_file": "m.txt", "smoothing": {"method": "hmm-cycle",
+                                                 "cycle_prior": "nowhere_v9.json"}}
+    with pytest.raises(ModelError, match=r"nowhere_v9\.json"):
+        model_cycle_prior(meta, tmp_path)
+
+
+def test_live_stager_steps_equal_live_stage_heart():
+    from dreamband.live.heart import HeartLiveStager
+
+    rng = np.random.default_rng(3)
+    beats = np.cumsum(0.9 + 0.05 * rng.standard_normal(4000))
+    hyp = stage_heart(BeatSeries(times=beats), live=True)
+    st = HeartLiveStager("rr")
+    rr = np.diff(beats)
+    st.add(beats[1:], rr)
+    post = np.array([st.step(k).probabilities for k in range(hyp.n_epochs)])
+    np.testing.assert_array_equal(post.argmax(axis=1), hyp.stages)
