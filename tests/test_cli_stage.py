@@ -69,6 +69,13 @@ def test_stage_to_stdout_and_live(psg, capsys):
     assert lines[0].startswith("onset,duration,stage") and len(lines) == 25
 
 
+def test_stage_refuses_an_unknown_output_suffix_before_staging(psg, tmp_path, capsys):
+    assert main(["stage", str(psg), "--out", str(tmp_path / "night.txt")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("dreamband: error:") and "night.txt (suffix)" in err
+    assert "\n" not in err and not (tmp_path / "night.txt").exists()
+
+
 def test_stage_reports_a_missing_channel_in_one_line(psg, capsys):
     assert cli.main(["stage", str(psg), "--eeg", "C4-M1"]) == 2
     err = capsys.readouterr().err.strip()

@@ -135,7 +135,7 @@ def test_bad_header_and_suffix(tmp_path):
     path.write_text("time,stage\n0,W\n")
     with pytest.raises(InputFileError, match="header must be"):
         read_hypnogram(path)
-    with pytest.raises(ValueError, match=r"\.csv, \.parquet, \.edf"):
+    with pytest.raises(InputFileError, match=r"h\.xlsx \(suffix\): .*\.csv, \.parquet or \.edf"):
         write_hypnogram(Hypnogram(np.array([0])), tmp_path / "h.xlsx")
     with pytest.raises(InputFileError, match="not a hypnogram format"):
         (tmp_path / "h.xlsx").write_text("x")

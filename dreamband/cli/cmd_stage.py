@@ -55,10 +55,16 @@ def _write_explain(table: dict, dest) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Stage the input and write the hypnogram; returns the exit code."""
-    from dreamband.io.hypnogram_files import write_csv_hypnogram, write_hypnogram
+    from dreamband.io.hypnogram_files import (
+        check_hypnogram_suffix,
+        write_csv_hypnogram,
+        write_hypnogram,
+    )
     from dreamband.staging.inputs import is_heart_input, read_recording
 
     path = Path(args.input)
+    if args.out:
+        check_hypnogram_suffix(args.out)  # before the staging work, not after
     if is_heart_input(path):
         from dreamband.staging.heart import stage_heart_file
 

@@ -39,6 +39,7 @@ from dreamband.errors import InputFileError
 
 __all__ = [
     "EDF_LABELS",
+    "check_hypnogram_suffix",
     "columns_for",
     "read_csv_hypnogram",
     "read_edf_hypnogram",
@@ -436,15 +437,26 @@ def write_hypnogram(hyp: Hypnogram, path: str | os.PathLike) -> Path:
 
     Raises
     ------
-    ValueError
-        For any other suffix, listing the allowed ones.
+    InputFileError
+        For any other suffix, listing the allowed ones (a ``ValueError`` too).
     """
-    suffix = Path(path).suffix.lower()
+    check_hypnogram_suffix(path)
     writers = {
         ".csv": write_csv_hypnogram,
         ".parquet": write_parquet_hypnogram,
         ".edf": write_edf_hypnogram,
     }
-    if suffix not in writers:
-        raise ValueError(f"hypnogram file suffix must be one of .csv, .parquet, .edf; got {path}")
-    return writers[suffix](hyp, path)
+    return writers[Path(path).suffix.lower()](hyp, path)
+
+
+def check_hypnogram_suffix(path: str | os.PathLike) -> None:
+    """Refuse an output path :func:`write_hypnogram` cannot write (before any work is done).
+
+    Raises
+    ------
+    InputFileError
+        Naming the path and the suffixes allowed.
+    """
+    if Path(path).suffix.lower() not in (".csv", ".parquet", ".edf"):
+        raise InputFileError(path, "hypnogram output must end in .csv, .parquet or .edf "
+                             "(-hypnogram.edf for EDF+)", "suffix")
