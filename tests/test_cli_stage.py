@@ -70,7 +70,7 @@ def test_stage_to_stdout_and_live(psg, capsys):
 
 
 def test_stage_refuses_an_unknown_output_suffix_before_staging(psg, tmp_path, capsys):
-    assert main(["stage", str(psg), "--out", str(tmp_path / "night.txt")]) == 2
+    assert cli.main(["stage", str(psg), "--out", str(tmp_path / "night.txt")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("dreamband: error:") and "night.txt (suffix)" in err
     assert "\n" not in err and not (tmp_path / "night.txt").exists()
