@@ -229,3 +229,44 @@ def test_lab_view_shows_links_stages_and_the_group() -> None:
     assert "1 in REM (need 2): alice; windows so far: 1" in text
     line = lab_line(state)
     assert line.startswith("[lab 1:02:05]") and "bob DOWN ? p(REM)=- q=0.00 gaps=3" in line
+
+
+def test_events_are_written_as_json_lines_with_wall_clock_times(tmp_path) -> None:
+    world, people, band_options = _world(disconnect_hr=[(300.0, 60.0)])
+    out, log = tmp_path / "s", tmp_path / "events.jsonl"
+    result = asyncio.run(run_lab(people, session_dir=out, options=LabOptions(duration_s=600),
+                                 band_options=band_options, timebase=world.timebase,
+                                 events_out=log, event_stages=False))
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    kinds = {x["kind"] for x in lines}
+    assert "stage" not in kinds and {"gap", "forecast"} <= kinds
+    stored = [e for e in pq.read_table(out / "events.parquet").to_pylist()
+              if e["kind"] != "stage"]
+    assert len(lines) == len(stored)  # the same events as the session folder
+    gap = next(x for x in lines if x["kind"] == "gap")
+    t = datetime.fromisoformat(gap["time"])
+    assert 295 <= (t - result.wall_origin).total_seconds() <= 370  # the drop at 300 s
+    assert gap["participant"] == "bob" and gap["data"]["reason"] == "disconnect"
+
+
+def test_a_reader_that_goes_away_stops_the_event_log_not_the_session(tmp_path) -> None:
+    from dreamband.live.engine import Event
+    from dreamband.live.eventlog import JsonlEvents
+
+    log = JsonlEvents(tmp_path / "e.jsonl", stages=True)
+
+    class Gone:
+        def write(self, _text: str) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self) -> None:
+            pass
+
+    ev = Event("rem_start", "alice", 3, 90.0, 0.001, {"p_rem": 0.9})
+    log([ev])
+    log._out.close()
+    log._out = Gone()
+    log([ev])  # no exception: the log stops
+    log([ev])
+    assert log.n_written == 1 and log._out is None
+    assert json.loads((tmp_path / "e.jsonl").read_text())["data"] == {"p_rem": 0.9}

@@ -44,6 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="N virtual bands worn by virtual sleepers instead of the radio")
     p.add_argument("--speed", default="1", metavar="X",
                    help="--virtual only: clock speed, a number or 'max' (default 1)")
+    p.add_argument("--events", default=None, metavar="FILE",
+                   help="also write every event as a JSON line to FILE ('-' = standard "
+                   "output), for other lab software to follow")
+    p.add_argument("--no-stage-events", action="store_true",
+                   help="--events without the per-epoch stage events (REM, gaps, group only)")
     p.add_argument("--no-live", action="store_true",
                    help="plain progress lines instead of the live table")
     p.add_argument("--quiet", action="store_true", help="only the summary")
@@ -67,21 +72,23 @@ def lab_options(args: argparse.Namespace):  # -> LabOptions
 
 
 def run_and_show(people, out: Path, options, band_options: dict, timebase,
-                 live: bool | None, quiet: bool):  # -> LabResult
+                 live: bool | None, quiet: bool, events_out: str | None = None,
+                 event_stages: bool = True):  # -> LabResult
     """Run the lab session with the terminal view; return its result."""
     from rich.console import Console
 
     from dreamband.lab.run import run_lab
     from dreamband.lab.view import LabView
 
-    view = None if quiet else LabView(Console(), live=live)
+    # events on standard output: the view goes to standard error
+    console = Console(stderr=events_out == "-")
+    view = None if quiet else LabView(console, live=live)
+    kwargs = {"session_dir": out, "options": options, "band_options": band_options,
+              "timebase": timebase, "events_out": events_out, "event_stages": event_stages}
     if view is None:
-        return asyncio.run(run_lab(people, session_dir=out, options=options,
-                                   band_options=band_options, timebase=timebase))
+        return asyncio.run(run_lab(people, **kwargs))
     with view:
-        return asyncio.run(run_lab(people, session_dir=out, options=options,
-                                   band_options=band_options, timebase=timebase,
-                                   on_update=view))
+        return asyncio.run(run_lab(people, on_update=view, **kwargs))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,24 +116,25 @@ def run(args: argparse.Namespace) -> int:
     live = False if args.no_live else None
     try:
         result = run_and_show(people, args.out, options, band_options, timebase, live,
-                              args.quiet)
+                              args.quiet, args.events, not args.no_stage_events)
     except LabError as exc:
         raise DreambandError(f"lab: {exc}") from None
     except KeyboardInterrupt:
         print(f"dreamband: stopped; session closed in {args.out}", file=sys.stderr)
         return 0
-    _print_summary(result)
+    _print_summary(result, sys.stderr if args.events == "-" else sys.stdout)
     return 0
 
 
-def _print_summary(result) -> None:
+def _print_summary(result, out) -> None:
     parts = result.engine_summary.get("participants", {})
-    print(f"session {result.session_dir} (started {result.wall_origin:%Y-%m-%d %H:%M:%S})")
+    print(f"session {result.session_dir} (started {result.wall_origin:%Y-%m-%d %H:%M:%S})",
+          file=out)
     for name, band in result.bands.items():
         p = parts.get(name, {})
         print(f"  {name}: {band.get('profile')} {band.get('address')}  epochs "
               f"{p.get('n_scored', 0)}/{p.get('n_epochs', 0)} scored  REM "
               f"{p.get('rem_min', 0.0):.1f} min  gaps {band.get('gaps', 0)}  reconnects "
-              f"{band.get('reconnects', 0)}")
+              f"{band.get('reconnects', 0)}", file=out)
     windows = result.engine_summary.get("group_windows", [])
-    print(f"  group REM windows: {len(windows)}")
+    print(f"  group REM windows: {len(windows)}", file=out)

@@ -149,7 +149,8 @@ async def run_lab(participants: Sequence[LabParticipant], *, session_dir: Path |
                   options: LabOptions | None = None,
                   band_options: dict[str, Any] | None = None, timebase: Any = None,
                   on_update: Callable[[dict[str, Any]], None] | None = None,
-                  stop: asyncio.Event | None = None) -> LabResult:
+                  stop: asyncio.Event | None = None, events_out: str | Path | None = None,
+                  event_stages: bool = True) -> LabResult:
     """Run a lab session (see the module docstring).
 
     Parameters
@@ -170,6 +171,11 @@ async def run_lab(participants: Sequence[LabParticipant], *, session_dir: Path |
         ``options.refresh_s`` seconds and once at the end.
     stop : asyncio.Event, optional
         Set it to end the run cleanly.
+    events_out : str or path, optional
+        Also write every event as a JSON line to this file (appended), or ``"-"`` for
+        standard output (:class:`dreamband.live.eventlog.JsonlEvents`).
+    event_stages : bool
+        Include the per-epoch ``stage`` events in ``events_out``.
 
     Returns
     -------
@@ -199,6 +205,7 @@ async def run_lab(participants: Sequence[LabParticipant], *, session_dir: Path |
     bands = {p.name: Band(p.target, profile=p.profile, timebase=tb, **(band_options or {}))
              for p in people}
     engine = None
+    log = None
     halt = stop or asyncio.Event()
     feeders: list[asyncio.Task] = []
     wall0 = time.perf_counter()
@@ -210,9 +217,13 @@ async def run_lab(participants: Sequence[LabParticipant], *, session_dir: Path |
         rule = None
         if opts.k is not None:
             rule = WindowRule(k=opts.k, min_epochs=opts.min_epochs, gap=1)
+        if events_out is not None:
+            from dreamband.live.eventlog import JsonlEvents
+
+            log = JsonlEvents(events_out, wall_origin, grid.origin, stages=event_stages)
         engine = LiveEngine(grid, session_dir=session_dir, rule=rule,
                             max_missing=opts.max_missing, clock=tb.now, lag=opts.lag,
-                            heart_lag=opts.heart_lag, wall_origin=wall_origin)
+                            heart_lag=opts.heart_lag, wall_origin=wall_origin, on_events=log)
         for spec in specs:
             engine.add_participant(**spec)
         if engine.recorder is not None:
@@ -257,6 +268,8 @@ async def run_lab(participants: Sequence[LabParticipant], *, session_dir: Path |
                                {p.name: _band_status(bands[p.name], p) for p in people})
             if session_dir is not None:
                 _write_manifest(session_dir, result, opts)
+        if log is not None:
+            log.close()
     if on_update is not None:
         on_update(state(True))
     return result

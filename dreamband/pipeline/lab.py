@@ -49,6 +49,8 @@ SCHEMA = Table({
     "connect_timeout_s": Field("float", default=60.0, minimum=1.0,
                                help="seconds a band without a profile has to connect"),
     "live": Field("bool", default=True, help="live table on a terminal"),
+    "events": Field("path", default=None, help="also write every event as JSON lines here"),
+    "stage_events": Field("bool", default=True, help="include per-epoch stage events"),
     "participants": PARTICIPANT,
 })
 
@@ -74,7 +76,8 @@ def run_lab_pipeline(cfg: dict[str, Any], source: Path, quiet: bool = False) -> 
         heart_lag=cfg["heart_lag"], connect_timeout=cfg["connect_timeout_s"])
     try:
         run_and_show(people, cfg["out"], options, {}, None,
-                     None if cfg["live"] else False, quiet)
+                     None if cfg["live"] else False, quiet,
+                     None if cfg["events"] is None else str(cfg["events"]), cfg["stage_events"])
     except LabError as exc:
         raise DreambandError(f"{source}: {exc}") from None
     return 0
