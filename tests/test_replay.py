@@ -261,3 +261,17 @@ def test_sleep_edf_record_with_its_psg_replays_the_psg_in_bed_window(tmp_path):
     # the PSG branch, not the hypnogram-only one; the file itself says it is simulated
     assert "SC4991E0-PSG.edf" in src.label and src.simulated and "SIMULATED" in src.label
     assert src.truth is not None and src.duration_s == pytest.approx(src.truth.duration)
+
+
+def test_agreement_on_a_record_the_shipped_model_was_trained_on_is_marked_in_sample(slpdb_dir):
+    from dreamband.replay.agreement import heart_training_records, record_name
+    from dreamband.replay.console import summary_lines
+
+    assert record_name("slpdb:slp03") == "slp03" and record_name("/d/slp41.hea") == "slp41"
+    src = resolve_source("slpdb:slp03", data_dir=slpdb_dir.parent)
+    res = run_replay([src], options=ReplayOptions(duration_s=1200))
+    (st,) = res.participants
+    assert st.agreement["n"] >= 30
+    assert st.agreement["in_sample"] == ("slp03" in heart_training_records())
+    line = next(x for x in summary_lines(res) if "live vs expert" in x)
+    assert ("in-sample" in line) == st.agreement["in_sample"]

@@ -14,9 +14,33 @@ import numpy as np
 from dreamband.core.hypnogram import Hypnogram
 from dreamband.evaluation.metrics import cohen_kappa
 
-__all__ = ["live_vs_expert"]
+__all__ = ["heart_training_records", "live_vs_expert", "record_name"]
 
 _WEARABLE = {"W": 0, "N1": 1, "N2": 1, "N3": 1, "NREM": 1, "REM": 2, "R": 2}
+
+
+def heart_training_records(model_dir=None) -> frozenset[str]:
+    """Records the shipped heart models were trained on (from their sidecars): a replay's
+    agreement on one of them is in-sample, not an accuracy figure."""
+    import json
+
+    from dreamband.paths import models_dir
+
+    folder = models_dir() if model_dir is None else model_dir
+    names: set[str] = set()
+    for sidecar in folder.glob("heart_*.json"):
+        try:
+            names.update(json.loads(sidecar.read_text(encoding="utf-8"))
+                         .get("training_records") or [])
+        except (OSError, ValueError, TypeError):
+            continue
+    return frozenset(str(n) for n in names)
+
+
+def record_name(spec: str) -> str:
+    """Record name of a replay source spec: ``slpdb:slp03`` or ``.../slp03.hea`` -> slp03."""
+    tail = spec.split(":", 1)[1] if spec.startswith(("slpdb:", "sleep-edf:")) else spec
+    return tail.replace("\\", "/").rsplit("/", 1)[-1].split(".", 1)[0]
 
 
 def live_vs_expert(stages: Mapping[int, str], truth: Hypnogram, night_offset_s: float,

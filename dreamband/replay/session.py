@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from dreamband.replay.agreement import live_vs_expert
+from dreamband.replay.agreement import heart_training_records, live_vs_expert, record_name
 from dreamband.replay.impair import Impairments
 from dreamband.replay.sources import MUSE_FS, ReplaySource
 from firmware_bridge import Band, Gap, SampleBlock, make_timebase
@@ -353,10 +353,14 @@ async def replay(sources: Sequence[ReplaySource], *, options: ReplayOptions | No
     update(final=True)
     summary = engine.close() or {}
     summary.setdefault("group_events", group_events)
+    trained_on = heart_training_records()
     for src, st in zip(sources, stats, strict=True):
         if src.truth is not None and not src.simulated:  # never on simulated signals
             st.agreement = live_vs_expert(st.stages, src.truth, opts.start_s - st.delay_s,
                                           src.truth_offset_s, opts.epoch_length)
+            if st.agreement is not None:
+                st.agreement["in_sample"] = (src.kind == "heart"
+                                             and record_name(src.spec) in trained_on)
     wall = time.perf_counter() - wall0
     result = ReplayResult(stats, end - t0, wall, opts.speed, np.asarray(latencies), summary,
                           session_dir)
