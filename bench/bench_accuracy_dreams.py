@@ -146,8 +146,9 @@ def main() -> int:
             lines.append("| variant | epochs | accuracy | kappa | macro-F1 | per-stage F1 |")
             lines.append("|---|---|---|---|---|---|")
             lines += [_row(name, rep) for name, rep in live_ablation(ep)]
-        lines.append(f"\nTime, {ep:.0f}-s: dreamband rules {t_rules:.2f} s for all 5 excerpts "
-                     f"(including file reading); YASA staging alone {t_yasa:.2f} s.")
+        lines.append(f"\nWall time of this evaluation, {ep:.0f}-s (file reading and first-call "
+                     f"warm-up included, so not a speed comparison; that is bench_stage.py): "
+                     f"dreamband rules {t_rules:.2f} s for 5 excerpts, YASA {t_yasa:.2f} s.")
         summary.append(f"{ep:.0f}s: rules kappa {rules['pooled']['kappa']:.3f} vs yasa "
                        f"{yasa_pooled['kappa']:.3f} (live {live['pooled']['kappa']:.3f}, "
                        f"model {model['pooled']['kappa']:.3f})")
