@@ -17,7 +17,7 @@ classifier output (:func:`split_lag`): with ``f`` epochs here and ``s`` in the s
 epoch ``k`` is final at the end of epoch ``k + f + s``.
 
 Column names are those of the batch variant (:func:`dreamband.features.heart_context.feature_names`
-with ``live=False``).
+with ``live=False``) without the whole-night ``hr_hp_sd``.
 """
 
 from __future__ import annotations

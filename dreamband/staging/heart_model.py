@@ -41,6 +41,15 @@ held-out nor that subject): batch kappa 0.466 [0.465-0.467], W F1 0.652, REM F1 
 [0.373-0.400] (3 seeds), i.e. better kappa and wake, same REM; it needs two models and
 nested training. Its causal analogue (night-so-far NREM-weighted statistics) lowered live
 kappa to 0.339 (seed 7).
+
+Session 3 (issue #5, REM F1 target 0.40; same protocol): adopted the batch column
+``hr_hp_sd`` (:mod:`dreamband.features.heart_walch`): kappa 0.467, W F1 0.654, REM F1
+0.396 [0.387-0.404]. Not adopted, with the variants listed in that module: multi-scale
+versions, REM-time-scale HR level against the surrounding hour, HR-surge shape for REM vs
+W, and a nested selection among them (REM F1 0.372); a second-stage REM-vs-W booster
+(binary, balanced, trained on the W and REM epochs of the same training subjects) whose
+``q`` splits the first stage's ``p_W + p_REM`` before smoothing: kappa 0.460, REM F1
+0.365. The REM F1 target (0.40) is not reached.
 """
 
 from __future__ import annotations
