@@ -219,20 +219,22 @@ def compute_evidence(
     # detector): common input rates then give the same bands (up to 0.45 x 50 Hz)
     xs, fs_s = decimate_to(x, fs_w, WORK_FS, cache)
     check_finite_signal(x, "EEG", summary=xs)  # NaN/inf survive the block means
-    # the spindle detector (the costliest part: an 11-16 Hz filter at ~50 Hz) runs beside
-    # the spectrum and the slow waves on a long night when a core is idle; numpy and
-    # scipy's filters release the GIL, and the results are the same as in one thread
+    # the spindle detector (the costliest part: an 11-16 Hz filter at ~50 Hz) and the
+    # slow-wave detector run beside the spectrum on a long night when a core is idle;
+    # numpy and scipy's filters release the GIL, and the results are the same as in one
+    # thread (the slow waves read the shared 50-Hz signal, which nothing writes any more)
     threaded = x.size / fs_w >= PARALLEL_MIN_SECONDS and _threads_allowed()
     if not threaded:
         decimate_to(x, fs_w, 10.0, cache)  # one 10-Hz signal for both detectors
     sp = _Background(spindles, x, fs_w, epoch_length, c_det, cache=dict(cache),
                      enabled=threaded)
+    sw = _Background(slow_waves, x, fs_w, epoch_length, c_det, sw_threshold_uv,
+                     cache=cache, enabled=threaded)
     freqs, psd = block_psd(to_epochs(xs, fs_s, epoch_length), fs_s)
     feats.update(band_powers(freqs, psd, fs_s))
     feats.update(hjorth_from_psd(freqs, psd))
-    sw = slow_waves(x, fs_w, epoch_length, c_det, sw_threshold_uv, cache=cache)
     feats.update(sp.result())
-    feats.update(sw)
+    feats.update(sw.result())
     # flags on the working-rate signal: rail values survive block means exactly, and
     # half the samples are read
     q = epoch_quality(
