@@ -270,3 +270,19 @@ def test_a_reader_that_goes_away_stops_the_event_log_not_the_session(tmp_path) -
     log([ev])
     assert log.n_written == 1 and log._out is None
     assert json.loads((tmp_path / "e.jsonl").read_text())["data"] == {"p_rem": 0.9}
+
+
+@pytest.mark.parametrize("stream", ["ecg", None])
+def test_a_polar_strap_is_staged_from_its_raw_ecg_or_its_rr_intervals(tmp_path, stream) -> None:
+    world = VirtualWorld(SimulatedTime())
+    dev = world.add_band("polar_h10", link=LinkConfig(seed=3))
+    band_options = {"backend": VirtualBleakClient, "scanner_backend": VirtualBleakScanner,
+                    "backend_kwargs": {"world": world}}
+    out = tmp_path / "s"
+    result = asyncio.run(run_lab([LabParticipant("p", dev.address, stream=stream)],
+                                 session_dir=out, options=LabOptions(duration_s=600),
+                                 band_options=band_options, timebase=world.timebase))
+    assert result.bands["p"]["profile"] == "polar_h10"  # read from the band's services
+    assert result.engine_summary["participants"]["p"]["n_scored"] >= 18
+    roles = json.loads((out / "session.json").read_text())["participants"]["p"]["roles"]
+    assert roles == {"heart": stream or "rr"}
