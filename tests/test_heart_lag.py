@@ -34,8 +34,8 @@ def test_lag_beyond_the_night_is_the_batch_recipe():
     hs = prepare_beats(times)
     batch, names = heart_features(hs, n, live=False)
     far, far_names = heart_features(hs, n, live=True, lag=10 * n)
-    # The whole-night hr_hp_sd column is batch-only; every other batch column is there.
-    assert far_names == names[:-1] == feature_names(live=True, lag=5)
+    # Same columns as batch; the last, hr_hp_sd, is the fixed-lag (causal-filter) version.
+    assert far_names == names == feature_names(live=True, lag=5)
     assert names[-1] == "hr_hp_sd"
     raw = [i for i, k in enumerate(names) if k.endswith("_raw")]
     np.testing.assert_array_equal(far[:, raw], batch[:, raw])

@@ -24,16 +24,21 @@ between these patients; an elapsed-time column (0.333) and levels relative to a 
 quantile floor (0.350) were worse. A decision delay (:mod:`dreamband.features.heart_lag`)
 closes the gap only when long: 0.388 at 5 min, 0.376-0.390 at 10 min, 0.405 at 20 min
 (mean over LightGBM seeds 7/11/23: 0.395 [0.387-0.405]; a 5-seed ensemble also 0.395),
-0.408 [0.403-0.413] at 30 min.
+0.408 [0.403-0.413] at 30 min (all before the fixed-lag ``hr_hp_sd`` below).
 For REM, longer-context detrending (15-60 min), HR troughs over the past/next 30 min, VLF
 z-scores, HF-peak instability and the ultradian (60-150 min) band-pass phase of HR and LF/HF
 gave no reliable gain: single LOSO runs scatter REM F1 over 0.26-0.42, and a nested
 selection among {this recipe, +ultradian phase, no raw columns, REM weight x1.5} (inner
 LOSO on the training subjects) scored kappa 0.437, REM F1 0.374.
-Batch only: ``hr_hp_sd``, the SD of the night-normalised high-passed 1-Hz HR over a centred
-10 min (after Walch 2019, :mod:`dreamband.features.heart_walch`; rr batch kappa 0.454 ->
-0.467, W F1 0.640 -> 0.654, REM F1 0.386 -> 0.396, 3 seeds; hr batch also gains). It needs
-the whole night, so the live and fixed-lag variants do without it.
+``hr_hp_sd``: the SD of the night-normalised high-passed 1-Hz HR over a centred 10 min
+(after Walch 2019, :mod:`dreamband.features.heart_walch`; rr batch kappa 0.454 -> 0.467,
+W F1 0.640 -> 0.654, REM F1 0.386 -> 0.396, 3 seeds; hr batch also gains). The live and
+fixed-lag variants carry its causal version (:mod:`dreamband.features.heart_walch_causal`,
+same column name) where it raised the 3-seed-mean LOSO kappa (rule fixed before scoring;
+seeds 7/11/23, slpdb): rr lag 40 0.395 -> 0.415 (REM F1 0.265 -> 0.307), rr lag 60
+0.408 -> 0.410 (REM F1 0.307 -> 0.326), hr live 0.330 -> 0.344, hr lag 40 0.364 -> 0.366,
+hr lag 60 0.364 -> 0.370. Not rr live (lag 0): 0.361 -> 0.346, REM F1 0.210 -> 0.200, so
+the causal rr model does without it (:func:`uses_causal_hp_sd`).
 """
 
 from __future__ import annotations
@@ -42,9 +47,10 @@ import numpy as np
 
 from dreamband.features.heart import BASE_FEATURES, base_features
 from dreamband.features.heart_walch import hr_high_pass_sd
+from dreamband.features.heart_walch_causal import causal_hr_high_pass_sd
 from dreamband.heart.grid import HeartSeries
 
-__all__ = ["feature_names", "heart_features", "night_scaled"]
+__all__ = ["feature_names", "heart_features", "night_scaled", "uses_causal_hp_sd"]
 
 #: Epochs to look ahead in batch so a trailing window of the given length is centred.
 _CENTRE = {
@@ -59,9 +65,16 @@ _RAW = ("lf_hf", "hf_peak", "hf_conc", "pnn50", "coverage")
 _WIDE = 10  # epochs of context on each side (5 min)
 
 
-def feature_names(live: bool, lag: int = 0) -> list[str]:
-    """Column names of :func:`heart_features` for the live or batch variant (a fixed-lag
-    live variant, ``lag > 0``, has the batch columns except the whole-night ``hr_hp_sd``)."""
+def uses_causal_hp_sd(kind: str, lag: int = 0) -> bool:
+    """Whether the live variant of ``kind`` with decision delay ``lag`` carries the causal
+    ``hr_hp_sd`` (every fixed-lag variant and live HR; not live RR, where it lowered kappa)."""
+    return lag > 0 or kind != "rr"
+
+
+def feature_names(live: bool, lag: int = 0, kind: str = "rr") -> list[str]:
+    """Column names of :func:`heart_features` for the live or batch variant of ``kind``
+    (a fixed-lag live variant, ``lag > 0``, has the batch columns, its ``hr_hp_sd`` the
+    fixed-lag one; live RR has no ``hr_hp_sd``)."""
     causal = live and lag <= 0
     names = [f"{k}_raw" for k in _RAW]
     names += [f"{k}_z" for k in _SCALED]
@@ -69,7 +82,7 @@ def feature_names(live: bool, lag: int = 0) -> list[str]:
     names += ["hr_trend", "sdnn_trend"]
     if not causal:
         names += ["hr_fut"]
-    if not live:
+    if not live or uses_causal_hp_sd(kind, lag):
         names += ["hr_hp_sd"]
     return names
 
@@ -155,10 +168,10 @@ def heart_features(
         Causal (past-only) variant instead of the two-sided batch variant.
     lag : int
         With ``live``: the decision delay in epochs. ``lag > 0`` gives the fixed-lag
-        features of :func:`dreamband.features.heart_lag.lag_features` with the feature share
-        of the delay (:func:`~dreamband.features.heart_lag.split_lag`: epoch ``k`` uses
-        samples up to the end of epoch ``k + lag // 2``; the smoother takes the rest);
-        ignored in batch.
+        features of :func:`dreamband.features.heart_lag.lag_features` (plus the fixed-lag
+        ``hr_hp_sd``) with the feature share of the delay
+        (:func:`~dreamband.features.heart_lag.split_lag`: epoch ``k`` uses samples up to
+        the end of epoch ``k + lag // 2``; the smoother takes the rest); ignored in batch.
 
     Returns
     -------
@@ -170,7 +183,11 @@ def heart_features(
     if live and lag > 0:
         from dreamband.features.heart_lag import lag_features, split_lag
 
-        return lag_features(hs, n_epochs, offset, split_lag(lag)[0]), feature_names(True, lag)
+        ahead = split_lag(lag)[0]
+        X = lag_features(hs, n_epochs, offset, ahead)
+        if uses_causal_hp_sd(hs.kind, lag):
+            X = np.column_stack([X, causal_hr_high_pass_sd(hs, n_epochs, offset, ahead)])
+        return X, feature_names(True, lag, hs.kind)
     base = base_features(hs, n_epochs, offset)
     col = {k: i for i, k in enumerate(BASE_FEATURES)}
     if not live:
@@ -192,5 +209,7 @@ def heart_features(
         fut = _rolling_mean(zctx[:, [i_hr]], 0, _WIDE)
         cols.append(fut - past[:, [i_hr]])
         cols.append(hr_high_pass_sd(hs, n_epochs, offset)[:, None])
+    elif uses_causal_hp_sd(hs.kind):
+        cols.append(causal_hr_high_pass_sd(hs, n_epochs, offset)[:, None])
     X = np.column_stack(cols)
-    return X, feature_names(live)
+    return X, feature_names(live, 0, hs.kind)

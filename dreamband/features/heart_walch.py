@@ -3,8 +3,10 @@
 The night's heart rate on a 1-Hz grid is high-passed (minus a Gaussian low-pass, sigma
 142.5 s, i.e. a ~285-s smoother), divided by the night's 90th percentile of the absolute
 filtered HR, and its standard deviation is taken over a centred 600-s window at each epoch
-centre. The statistic is two-sided and uses a whole-night scale, so only the batch variant
-carries it (column ``hr_hp_sd``).
+centre. The statistic is two-sided and uses a whole-night scale (column ``hr_hp_sd`` of the
+batch variant); the live and fixed-lag variants carry a causal version under the same name
+(:mod:`dreamband.features.heart_walch_causal`: recursive high-pass, night-so-far scale,
+window centred as far as the delay allows).
 
 slpdb leave-one-subject-out (rr batch, cycle-aware smoother, mean over LightGBM seeds
 7/11/23): kappa 0.454 -> 0.467, W F1 0.640 -> 0.654, REM F1 0.386 -> 0.396 [0.387-0.404]

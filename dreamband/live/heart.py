@@ -5,7 +5,10 @@ rules of :mod:`dreamband.heart.rr` (carrying the previous intervals as reference
 epoch's trailing-window features are computed from the last few minutes of intervals only,
 the night-so-far z-scores from running sums, the 5-min context and trends from the last 22
 epochs of z-scores, then the shipped live LightGBM model, one forward step of the sticky HMM
-and the calibration. When the model's sidecar asks for the cycle-aware smoother
+and the calibration; for HR input also the causal ``hr_hp_sd``
+(:class:`~dreamband.features.heart_walch_causal.CausalHpSd`: a recursive high-pass with
+carried state, running sums over the last 10 min and a histogram of the night). When the
+model's sidecar asks for the cycle-aware smoother
 (:mod:`dreamband.staging.heart_cycle`) the forward step is that of
 :class:`~dreamband.staging.heart_cycle.CycleFilter`; :attr:`HeartLiveStager.transitions`
 then gives the sticky matrix of the same ``stay``, which an engine's extra fixed-lag
@@ -20,7 +23,8 @@ from collections import deque
 import numpy as np
 
 from dreamband.features.heart import BASE_FEATURES, EPOCH, base_features
-from dreamband.features.heart_context import _CONTEXT, _RAW, _SCALED, _WIDE
+from dreamband.features.heart_context import _CONTEXT, _RAW, _SCALED, _WIDE, uses_causal_hp_sd
+from dreamband.features.heart_walch_causal import CausalHpSd
 from dreamband.heart.grid import GRID_FS, HeartSeries
 from dreamband.heart.rr import clean_hr, clean_rr
 from dreamband.live.eeg import StepResult
@@ -92,6 +96,7 @@ class HeartLiveStager:
         self._zctx: deque[np.ndarray] = deque(maxlen=2 * _WIDE + 2)
         self._past: deque[np.ndarray] = deque(maxlen=_WIDE + 2)
         self._alpha: np.ndarray | None = None
+        self._hp_sd = CausalHpSd(self.origin) if uses_causal_hp_sd(kind) else None
         self.n_epochs = 0
 
     def add(self, t: np.ndarray, values: np.ndarray) -> None:
@@ -162,8 +167,16 @@ class HeartLiveStager:
         lag = self._past[0] if len(self._past) == _WIDE + 2 else np.full(ctx.size, np.nan)
         i_hr, i_sd = _CONTEXT.index("hr_150"), _CONTEXT.index("sdnn")
         trend = [zctx[i_hr] - lag[i_hr], zctx[i_sd] - lag[i_sd]]
+        extra = [] if self._hp_sd is None else [self._hp_sd_value(k)]
         self._forget(end)
-        return np.concatenate([raw, z, ctx, trend])
+        return np.concatenate([raw, z, ctx, trend, extra])
+
+    def _hp_sd_value(self, k: int) -> float:
+        valid = self._valid
+        t = self._t[valid]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hr = 60.0 / self._v[valid] if self.kind == "rr" else 60.0 / (60.0 / self._v[valid])
+        return self._hp_sd.step(k, t, hr)
 
     def step(self, k: int, scored: bool = True) -> StepResult:
         """Stage epoch ``k`` (every epoch is computed, so the filter follows the night; an

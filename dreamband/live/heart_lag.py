@@ -7,7 +7,9 @@ this stager keeps the samples of the night (RR intervals or 1-Hz heart rate: wel
 1 MB for a night) and, when epoch ``k`` ends, stages the night so far and announces epoch
 ``k - L``, whose values are final by then (the library guarantees that epoch ``j`` depends
 only on samples up to the end of epoch ``j + L``). The cost grows with the night (tens of
-milliseconds per epoch late in a night: well below 1 % of a core).
+milliseconds per epoch late in a night: well below 1 % of a core). The fixed-lag models'
+``hr_hp_sd`` (:mod:`dreamband.features.heart_walch_causal`) comes with that whole-prefix
+computation, so it needs no incremental state here.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ def _load(path: str, kind: str, live: bool, lag: int = 0) -> tuple[Any, dict]:
     from dreamband.staging.modelfile import load_model
 
     expect = {"kind": KIND, "input": kind, "variant": variant_name(live, lag),
-              "features": feature_names(live, lag), "classes": list(CLASS_NAMES)}
+              "features": feature_names(live, lag, kind), "classes": list(CLASS_NAMES)}
     return load_model(path, expect=expect)
 
 

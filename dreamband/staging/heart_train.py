@@ -51,6 +51,9 @@ KIND = "heart-stager"
 #: batch. 40 epochs (20 min) did so with the shipped seed (0.405 vs 0.453) but not on the
 #: mean over LightGBM seeds 7/11/23 (0.395 [0.387-0.405] vs batch 0.454); 60 epochs (30 min)
 #: does (0.408 [0.403-0.413]). Both are shipped; 40 stays for existing configurations.
+#: With the fixed-lag ``hr_hp_sd`` (:mod:`dreamband.features.heart_walch_causal`) and batch
+#: at 0.467: 40 epochs 0.415 [0.407-0.422], 60 epochs 0.410 [0.405-0.419] (3-seed means),
+#: i.e. 0.052 and 0.057 short of batch (shipped seed 7: 0.422 and 0.419 vs 0.470).
 LAGS: tuple[int, ...] = (40, 60)
 
 _ATTRIBUTION = {
