@@ -113,8 +113,8 @@ class LiveEngine:
         smoothed over them (0 = pure forward filtering, the lowest latency).
     heart_lag : int
         Heart participants: use the heart stager's fixed-lag model of this delay in epochs
-        (shipped: 40 for RR, i.e. stages 20 min late, close to the batch stager's
-        agreement); 0 = the causal model (with ``lag`` smoothing).
+        (shipped for RR and HR: 40 and 60, i.e. stages 20 or 30 min late, closer to the
+        batch stager's agreement); 0 = the causal model (with ``lag`` smoothing).
     fsync : bool
         fsync the session files after every write.
     wall_origin : datetime, optional

@@ -35,7 +35,7 @@ class HeartLagStager:
     origin : float
         Host time of the onset of grid epoch 0 (s).
     lag : int
-        Decision delay in epochs; a model for it must exist (shipped: 40 for RR).
+        Decision delay in epochs; a model for it must exist (shipped: 40 and 60, for RR and HR).
     model_dir : path, optional
         Folder of the heart models.
 
