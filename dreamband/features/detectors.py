@@ -202,6 +202,62 @@ def decimate_to(
     return cache[factor], fs / factor
 
 
+#: Largest level of the sparse max table in :func:`_segment_max` (spans up to 2**7 - 1
+#: samples); longer segments, rare at 10 Hz, fall back to ``reduceat``.
+_MAX_LEVEL = 6
+
+
+def _segment_max(
+    v: np.ndarray, s: np.ndarray, e: np.ndarray, spare: np.ndarray | None = None
+) -> np.ndarray:
+    """Maximum of ``v[s[i]:e[i]]`` for each non-empty span (exact: no arithmetic).
+
+    The same values as ``np.maximum.reduceat``, from a sparse table (level ``k`` holds the
+    maximum of ``v[i : i + 2**k]``): a span of length ``L`` with ``2**k <= L < 2**(k + 1)``
+    is the maximum of level ``k`` at ``s`` and at ``e - 2**k``. A few passes over ``v``
+    and two gathers per span instead of one short reduction per span; the levels are
+    built one after the other in two buffers: ``v`` and ``spare`` (an array like ``v``,
+    made when not given) are overwritten.
+    """
+    out = np.empty(s.size, dtype=v.dtype)
+    if s.size == 0:
+        return out
+    n = v.size
+    level = np.log2(e - s).astype(np.intp)
+    top = int(level.max())
+    k_max = min(top, _MAX_LEVEL)
+    if top > k_max:
+        long_ = np.flatnonzero(level > k_max)
+        # reduceat over (start, end) pairs: every other result is a span's maximum
+        bounds = np.column_stack([s[long_], e[long_]]).ravel()
+        if bounds[-1] >= n:
+            bounds = bounds[:-1]
+        out[long_] = np.maximum.reduceat(v, bounds)[::2]
+    cur, spare = v, np.empty_like(v) if spare is None else spare
+    for k in range(k_max + 1):
+        if k:
+            h = 1 << (k - 1)
+            np.maximum(cur[: n - h], cur[h:], out=spare[: n - h])
+            cur, spare = spare, cur
+        sel = np.flatnonzero(level == k)
+        if sel.size:
+            out[sel] = np.maximum(cur[s[sel]], cur[e[sel] - (1 << k)])
+    return out
+
+
+def _half_wave_extremes(
+    amp: np.ndarray, sign: np.ndarray, s: np.ndarray, e: np.ndarray, spare: np.ndarray
+) -> np.ndarray:
+    """Per half-wave ``[s, e)``: the maximum of ``amp`` where ``sign`` holds (positive
+    half-wave), else minus its minimum (= the maximum of ``-amp``); ``amp`` times ±1 is
+    exact, so the values equal ``np.maximum.reduceat(np.where(sign, amp, -amp), ...)``.
+    ``amp`` and ``spare`` (an array like it) are used as work space (overwritten)."""
+    np.multiply(sign, np.float32(2.0), out=spare)
+    spare -= np.asarray(1.0, dtype=amp.dtype)
+    amp *= spare
+    return _segment_max(amp, s, e, spare)
+
+
 def slow_waves(
     x: np.ndarray,
     fs: float,
@@ -240,15 +296,18 @@ def slow_waves(
     if zc.size >= 3:
         # one pass for both extremes: the maximum of amp over a positive half-wave and of
         # -amp (= minus the minimum) over a negative one
-        ext = np.maximum.reduceat(np.where(sign, amp, -amp), zc)[:-1]
         seg_s, seg_e = zc[:-1], zc[1:]
-        neg = ~sign[seg_s]
-        # wave i = negative half-wave i followed by positive half-wave i + 1 (its
-        # peak-to-peak is max over i + 1 minus min over i)
-        start, end = seg_s[:-1], seg_e[1:]
-        ptp = ext[1:] + ext[:-1]
+        # y (read only through ``sign`` from here on) and amp are the work space
+        ext = _half_wave_extremes(amp, sign, seg_s, seg_e, spare=y)
+        # wave = negative half-wave i followed by positive half-wave i + 1 (its
+        # peak-to-peak is max over i + 1 minus min over i); half-waves alternate in sign,
+        # so the waves start at every other one from the first negative half-wave
+        j0 = int(sign[seg_s[0]])
+        last = seg_s.size - 1
+        start, end = seg_s[j0:last:2], seg_e[j0 + 1 :: 2]
+        ptp = ext[j0 + 1 :: 2] + ext[j0:last:2]
         dur = (end - start) / fsd
-        big = neg[:-1] & (ptp >= threshold_uv) & (dur >= 0.5) & (dur <= 2.0)
+        big = (ptp >= threshold_uv) & (dur >= 0.5) & (dur <= 2.0)
         s, e, p, d = start[big], end[big], ptp[big], dur[big]
         if causal:
             # a wave is known once it ends, at the zero crossing (sample ``e``): its whole

@@ -25,7 +25,8 @@ from dreamband.features.detectors import (
 )
 from dreamband.features.epochs import check_finite_signal, check_signal, to_epochs
 from dreamband.features.spectral import band_powers, block_psd, hjorth_from_psd
-from dreamband.signal.quality import epoch_quality
+from dreamband.signal.quality import epoch_extremes, epoch_quality
+from dreamband.signal.resample import decimate_mean
 
 __all__ = [
     "CONTEXT_FEATURES",
@@ -42,7 +43,8 @@ logger = logging.getLogger(__name__)
 #: ``int(fs // WORK_FS)``: 100 -> 50, 200 -> 50, 256 -> 51.2, 128 -> 64 Hz).
 WORK_FS = 50.0
 
-#: Nights at least this long (s) compute the spindle detector in a second thread
+#: Nights at least this long (s) share the evidence work (decimation, detectors, spectrum,
+#: quality passes) between the calling thread and a second one when a core is idle
 #: (``DREAMBAND_THREADS=1`` disables it); shorter inputs are not worth a thread.
 PARALLEL_MIN_SECONDS = 1800.0
 
@@ -216,29 +218,48 @@ def compute_evidence(
     feats: dict[str, np.ndarray] = {}
     cache: dict = {}
     # the spectrum is read at about 50 Hz (block-mean decimation, shared with the spindle
-    # detector): common input rates then give the same bands (up to 0.45 x 50 Hz)
-    xs, fs_s = decimate_to(x, fs_w, WORK_FS, cache)
-    check_finite_signal(x, "EEG", summary=xs)  # NaN/inf survive the block means
-    # the spindle detector (the costliest part: an 11-16 Hz filter at ~50 Hz) and the
-    # slow-wave detector run beside the spectrum on a long night when a core is idle;
-    # numpy and scipy's filters release the GIL, and the results are the same as in one
-    # thread (the slow waves read the shared 50-Hz signal, which nothing writes any more)
+    # detector): common input rates then give the same bands (up to 0.45 x 50 Hz). On a
+    # long night with a core idle the work runs in two threads, each taking the next task
+    # when free: the spindle detector (the costliest: an 11-16 Hz filter at ~50 Hz), the
+    # spectrum, the slow waves, the quality flags' passes, the spectral features. numpy
+    # and scipy's filters release the GIL, and the results are the same as in one thread
+    # (the tasks only read the shared decimated signals).
     threaded = x.size / fs_w >= PARALLEL_MIN_SECONDS and _threads_allowed()
-    if not threaded:
-        decimate_to(x, fs_w, 10.0, cache)  # one 10-Hz signal for both detectors
-    sp = _Background(spindles, x, fs_w, epoch_length, c_det, cache=dict(cache),
-                     enabled=threaded)
-    sw = _Background(slow_waves, x, fs_w, epoch_length, c_det, sw_threshold_uv,
-                     cache=cache, enabled=threaded)
-    freqs, psd = block_psd(to_epochs(xs, fs_s, epoch_length), fs_s)
-    feats.update(band_powers(freqs, psd, fs_s))
-    feats.update(hjorth_from_psd(freqs, psd))
-    feats.update(sp.result())
-    feats.update(sw.result())
-    # flags on the working-rate signal: rail values survive block means exactly, and
-    # half the samples are read
+    xs, fs_s = _decimated(x, fs_w, cache, threaded)
+    check_finite_signal(x, "EEG", summary=xs)  # NaN/inf survive the block means
+    # quality flags on the working-rate signal: rail values survive block means exactly,
+    # and half the samples are read
+    xs_ep = to_epochs(xs, fs_s, epoch_length)
+    res: dict = {}
+    spectrum_done = threading.Event()
+
+    def spectrum() -> None:
+        try:
+            res["psd"] = block_psd(xs_ep, fs_s)
+        finally:
+            spectrum_done.set()
+
+    def spectral_features() -> None:
+        spectrum_done.wait()
+        if "psd" in res:  # else the spectrum failed, and its error is raised
+            freqs, psd = res["psd"]
+            res["bands"] = band_powers(freqs, psd, fs_s)
+            res["hjorth"] = hjorth_from_psd(freqs, psd)
+
+    tasks = [
+        lambda: res.__setitem__("sp", spindles(x, fs_w, epoch_length, c_det, cache=dict(cache))),
+        spectrum,
+        lambda: res.__setitem__(
+            "sw", slow_waves(x, fs_w, epoch_length, c_det, sw_threshold_uv, cache=cache)
+        ),
+        lambda: res.__setitem__("extremes", epoch_extremes(xs_ep)),
+        spectral_features,
+    ]
+    _run_tasks(tasks, threaded)
+    for part in ("bands", "hjorth", "sp", "sw"):  # the columns in their usual order
+        feats.update(res[part])
     q = epoch_quality(
-        to_epochs(xs, fs_s, epoch_length), variance=10.0 ** feats["hj_activity"], causal=c_det
+        xs_ep, variance=10.0 ** feats["hj_activity"], causal=c_det, extremes=res["extremes"]
     )
 
     has_eog = eog is not None
@@ -334,6 +355,72 @@ def _threads_allowed() -> bool:
         return os.getloadavg()[0] <= cores - 1.0
     except OSError:  # pragma: no cover - no load average on this platform
         return True
+
+
+def _decimated(
+    x: np.ndarray, fs: float, cache: dict, threaded: bool
+) -> tuple[np.ndarray, float]:
+    """The decimated signals every detector reads: block means at the spectrum's rate
+    (:data:`WORK_FS`) and at 10 Hz, made from the first as :func:`decimate_to` does; both
+    go into ``cache``. ``threaded``: the two halves of the night in two threads, split on
+    a 10-Hz block; blocks are independent, so the values are those of one pass.
+
+    Returns the signal at the first rate (``float32``) and its rate.
+    """
+    f1 = max(1, int(fs // WORK_FS))
+    f2 = max(1, int(fs // 10.0))
+    r = f2 // f1
+    k1 = x.size // f1
+    mid = (k1 // 2) // r * r if r else 0
+    if not threaded or f1 <= 1 or f2 % f1 or r <= 1 or mid < r:
+        xs, fs_s = decimate_to(x, fs, WORK_FS, cache)
+        decimate_to(x, fs, 10.0, cache)  # one 10-Hz signal for both detectors
+        return xs, fs_s
+    xs = np.empty(k1, dtype=np.float32)
+    x10 = np.empty(k1 // r, dtype=np.float32)
+
+    def part(a: int, b: int) -> None:
+        decimate_mean(x[a * f1 : b * f1], f1, np.float32, out=xs[a:b])
+        b10 = b // r
+        decimate_mean(xs[a : b10 * r], r, np.float32, out=x10[a // r : b10])
+
+    first = _Background(part, 0, mid)
+    part(mid, k1)
+    first.result()
+    cache[f1] = xs
+    cache[f2] = x10
+    return xs, fs / f1
+
+
+def _run_tasks(tasks: list, threaded: bool) -> None:
+    """Run the callables ``tasks`` in order: in the calling thread, or (``threaded``) in it
+    and one more thread, each task taken by whichever thread is free (the work balances
+    itself whatever the machine's load). A task waiting for another one's result must
+    wait on an event set even when that one fails. The first error is re-raised."""
+    if not threaded:
+        for task in tasks:
+            task()
+        return
+    lock = threading.Lock()
+    pending = iter(tasks)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        while True:
+            with lock:
+                task = next(pending, None)
+            if task is None:
+                return
+            try:
+                task()
+            except BaseException as exc:  # re-raised below, in the caller's thread
+                errors.append(exc)
+
+    helper = _Background(worker)
+    worker()
+    helper.result()
+    if errors:
+        raise errors[0]
 
 
 def _fit(v: np.ndarray, n: int) -> np.ndarray:

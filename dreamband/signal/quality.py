@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["QualityFlags", "epoch_quality"]
+__all__ = ["QualityFlags", "epoch_extremes", "epoch_quality"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ def epoch_quality(
     artefact_uv: float = 1000.0,
     variance: np.ndarray | None = None,
     causal: bool = False,
+    extremes: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> QualityFlags:
     """Flag flat, clipped and artefact epochs (vectorised over the night).
 
@@ -59,6 +60,9 @@ def epoch_quality(
         Per-epoch variance (µV²) when already known (e.g. from the spectrum); saves a pass.
     causal : bool
         Live: judge each epoch's power against the epochs up to it (not the whole night).
+    extremes : tuple of numpy.ndarray, optional
+        :func:`epoch_extremes` of ``epochs`` when already known (e.g. computed in another
+        thread); saves the passes over the samples.
 
     Returns
     -------
@@ -69,11 +73,7 @@ def epoch_quality(
         raise ValueError(f"epochs must be 2-D (n_epochs, n_samples); got shape {x.shape}")
     var = x.var(axis=1, dtype=np.float64) if variance is None else np.asarray(variance)
     flat = var < flat_uv**2
-    hi = x.max(axis=1)
-    lo = x.min(axis=1)
-    # saturation: a run of samples sitting exactly at the epoch's top or bottom value
-    at_hi = np.count_nonzero(x == hi[:, None], axis=1)
-    at_lo = np.count_nonzero(x == lo[:, None], axis=1)
+    hi, lo, at_hi, at_lo = epoch_extremes(x) if extremes is None else extremes
     need = clip_fraction * x.shape[1]
     clipped = ((at_hi >= need) | (at_lo >= need)) & ~flat
     ptp = hi.astype(np.float64) - lo
@@ -88,3 +88,37 @@ def epoch_quality(
         mad = 1.4826 * np.median(np.abs(logp - med))
     artefact = (ptp > artefact_uv) | ((logp - med) / (mad + 1e-9) > 6.0)
     return QualityFlags(flat=flat, clipped=clipped, artefact=artefact & ~flat)
+
+
+def epoch_extremes(
+    epochs: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Top and bottom value of each epoch and how many samples sit exactly at each.
+
+    The passes over the samples behind :func:`epoch_quality`'s clipping and amplitude
+    flags (a saturated amplifier holds a run of samples at its rail).
+
+    Parameters
+    ----------
+    epochs : numpy.ndarray
+        ``(n_epochs, n_samples)`` signal.
+
+    Returns
+    -------
+    hi, lo : numpy.ndarray
+        Maximum and minimum per epoch (the input's type).
+    at_hi, at_lo : numpy.ndarray
+        Number of samples equal to ``hi`` / ``lo`` per epoch.
+    """
+    x = np.asarray(epochs)
+    hi = x.max(axis=1)
+    lo = x.min(axis=1)
+    return hi, lo, _count_equal(x, hi), _count_equal(x, lo)
+
+
+def _count_equal(x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Samples of each row of ``x`` equal to that row's ``v``: the same counts as
+    ``np.count_nonzero(x == v[:, None], axis=1)``, from the positions of the (few) equal
+    samples rather than a per-row sum over the whole boolean array."""
+    hits = np.flatnonzero(x == v[:, None])
+    return np.bincount(hits // x.shape[1], minlength=x.shape[0])

@@ -40,7 +40,9 @@ def resample(x: np.ndarray, fs_in: float, fs_out: float, axis: int = -1) -> np.n
     return signal.resample_poly(x, frac.numerator, frac.denominator, axis=axis)
 
 
-def decimate_mean(x: np.ndarray, factor: int, dtype=None) -> np.ndarray:
+def decimate_mean(
+    x: np.ndarray, factor: int, dtype=None, out: np.ndarray | None = None
+) -> np.ndarray:
     """Downsample by an integer factor, averaging each block of ``factor`` samples.
 
     The block mean is a boxcar anti-alias filter (zeros at multiples of the new rate): far
@@ -49,7 +51,9 @@ def decimate_mean(x: np.ndarray, factor: int, dtype=None) -> np.ndarray:
     dropped. Causal: each output depends only on its own block.
 
     ``dtype`` (e.g. ``numpy.float32``) sets the output type; the conversion happens in the
-    same pass as the sums (no full-rate copy).
+    same pass as the sums (no full-rate copy). ``out`` (optional, with ``factor > 1``)
+    receives the result: an array of the output's shape, e.g. a slice of a larger one
+    (blocks are independent, so parts of a signal can be decimated separately).
     """
     x = np.asarray(x)
     if factor <= 1:
@@ -58,7 +62,10 @@ def decimate_mean(x: np.ndarray, factor: int, dtype=None) -> np.ndarray:
     end = k * factor
     # sums in the input's precision, rounded once into the output (an output-only cast
     # is much cheaper than casting the inputs)
-    out = np.empty((*x.shape[:-1], k), dtype=x.dtype if dtype is None else dtype)
+    if out is None:
+        out = np.empty((*x.shape[:-1], k), dtype=x.dtype if dtype is None else dtype)
+    elif out.shape != (*x.shape[:-1], k):
+        raise ValueError(f"out must have shape {(*x.shape[:-1], k)}; got {out.shape}")
     np.add(x[..., 0:end:factor], x[..., 1:end:factor], out=out, casting="same_kind")
     for i in range(2, factor):  # strided sums: one pass over the data in all
         np.add(out, x[..., i:end:factor], out=out, casting="same_kind")

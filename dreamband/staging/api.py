@@ -187,7 +187,7 @@ def stage(
     Hypnogram
         One epoch per whole epoch of the EEG from its start; ``probabilities`` in the order
         W, N1, N2, N3, REM; ``meta`` holds ``channels``, ``explain`` (per-epoch rule values
-        and evidence) and ``engine``.
+        and evidence: a read-only mapping of columns, built on first access) and ``engine``.
 
     Raises
     ------
@@ -222,12 +222,14 @@ def stage_recording(
     inp = select_inputs(rec, eeg=eeg, eog=eog, emg=emg)
     ev = evidence_for(inp, epoch_length, causal)
     if engine == "rules":
-        from dreamband.staging.explain import explain_table
+        from dreamband.staging.explain import LazyExplainTable
         from dreamband.staging.rules import stage_rules
 
         res = stage_rules(ev, lag=lag)
         probs = res.probabilities
-        explain = explain_table(ev, res)
+        # formatted only when read (``--explain``): a row of text per epoch otherwise
+        # costs as much as the rules
+        explain = LazyExplainTable(ev, res)
         source = f"dreamband rules {__version__}"
     elif engine == "model":
         from dreamband.staging.model_engine import predict_model

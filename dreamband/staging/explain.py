@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 import numpy as np
 
 from dreamband.core.stages import FIVE_CLASS
 from dreamband.features.eeg import Evidence
 from dreamband.staging.rules import RULE_NAMES, RulesResult
 
-__all__ = ["EXPLAIN_EVIDENCE", "explain_table"]
+__all__ = ["EXPLAIN_EVIDENCE", "LazyExplainTable", "explain_table"]
 
 #: Evidence columns shown next to the rule values.
 EXPLAIN_EVIDENCE: tuple[str, ...] = (
@@ -62,3 +64,44 @@ def explain_table(ev: Evidence, res: RulesResult) -> dict[str, list]:
     for name in EXPLAIN_EVIDENCE:
         out[name] = np.round(ev[name], 4).tolist()
     return out
+
+
+class LazyExplainTable(Mapping):
+    """:func:`explain_table` of ``ev`` and ``res``, built on first access only.
+
+    Formatting a row per epoch costs about as much as the rules themselves, and only
+    ``dreamband stage --explain`` reads it: :func:`dreamband.staging.api.stage` stores this
+    read-only mapping in ``Hypnogram.meta["explain"]``. The table reflects ``ev`` and
+    ``res`` as they are when first read (neither is modified by dreamband).
+
+    Parameters
+    ----------
+    ev : Evidence
+        Evidence of the night.
+    res : RulesResult
+        The rules' output on ``ev``.
+    """
+
+    def __init__(self, ev: Evidence, res: RulesResult) -> None:
+        self._ev = ev
+        self._res = res
+        self._table: dict[str, list] | None = None
+
+    def _get(self) -> dict[str, list]:
+        # two threads reading at once may both build it: the same table either way
+        if self._table is None:
+            self._table = explain_table(self._ev, self._res)
+        return self._table
+
+    def __getitem__(self, key: str) -> list:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __repr__(self) -> str:
+        state = "built" if self._table is not None else "not built yet"
+        return f"<LazyExplainTable ({state})>"

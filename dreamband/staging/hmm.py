@@ -13,6 +13,8 @@ instead of one Python step per epoch; every partial product is rescaled to a max
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 __all__ = ["fixed_lag", "forward_backward", "forward_filter"]
@@ -73,10 +75,14 @@ def forward_filter(lik: np.ndarray, trans: np.ndarray, init: np.ndarray) -> np.n
     return alpha / alpha.sum(axis=1, keepdims=True)
 
 
-def forward_backward(lik: np.ndarray, trans: np.ndarray, init: np.ndarray) -> np.ndarray:
+def forward_backward(
+    lik: np.ndarray, trans: np.ndarray, init: np.ndarray, parallel: bool = False
+) -> np.ndarray:
     """Smoothed posteriors ``P(stage_t | obs_1..n)`` (batch).
 
-    Same parameters as :func:`forward_filter`.
+    Same parameters as :func:`forward_filter`; ``parallel=True`` runs the forward pass in
+    a second thread beside the backward one (for a long night when a core is idle: numpy
+    releases the GIL in the batched products). The result is the same either way.
 
     Returns
     -------
@@ -84,16 +90,42 @@ def forward_backward(lik: np.ndarray, trans: np.ndarray, init: np.ndarray) -> np
         ``(n_epochs, k)``; rows sum to 1.
     """
     lik = _check(lik, trans, init)
+    n = lik.shape[0]
+    if parallel and n > 1:
+        done: dict[str, object] = {}
+
+        def forward() -> None:
+            try:
+                done["alpha"] = forward_filter(lik, trans, init)
+            except BaseException as exc:  # re-raised below, in the caller's thread
+                done["error"] = exc
+
+        worker = threading.Thread(target=forward, name="dreamband-hmm", daemon=True)
+        worker.start()
+        try:
+            beta = _backward(lik, trans)
+        finally:
+            worker.join()
+        if "error" in done:
+            raise done["error"]
+        alpha = done["alpha"]
+    else:
+        alpha = forward_filter(lik, trans, init)
+        beta = _backward(lik, trans)
+    post = alpha * beta
+    return post / post.sum(axis=1, keepdims=True)
+
+
+def _backward(lik: np.ndarray, trans: np.ndarray) -> np.ndarray:
+    """Backward messages ``beta_t`` (up to a factor per epoch) of checked likelihoods."""
     n, k = lik.shape
-    alpha = forward_filter(lik, trans, init)
     lik = lik / lik.max(axis=1, keepdims=True)
     beta = np.ones((n, k))
     if n > 1:
         # beta_t = step_{t+1} @ ... @ step_{n-1} @ 1
         step = trans[np.newaxis, :, :] * lik[1:, np.newaxis, :]
         beta[:-1] = _scan(step, reverse=True).sum(axis=2)
-    post = alpha * beta
-    return post / post.sum(axis=1, keepdims=True)
+    return beta
 
 
 def fixed_lag(lik: np.ndarray, trans: np.ndarray, init: np.ndarray, lag: int) -> np.ndarray:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dreamband.features.eeg import Evidence
+from dreamband.features.eeg import Evidence, _threads_allowed
 from dreamband.staging.hmm import fixed_lag, forward_backward, forward_filter
 from dreamband.staging.transitions import load_transitions
 
@@ -52,6 +52,10 @@ SW_SOFTNESS = 0.04  # width of the soft step around 20 % (in epoch fraction)
 Z_HIGH = 1.0  # "clearly above the night's usual": one robust SD above the median
 Z_SOFT = 0.5  # width of the soft step in robust SDs
 FLOOR = 0.02  # smallest likelihood a rule leaves a stage (no rule is absolute)
+
+#: Nights of at least this many epochs smooth forward and backward in two threads (when a
+#: core is idle); shorter ones are not worth a thread.
+PARALLEL_MIN_EPOCHS = 256
 
 
 def _sig(x: np.ndarray, centre: float, width: float) -> np.ndarray:
@@ -170,7 +174,9 @@ def stage_rules(
     trans, init = transitions or load_transitions(ev.epoch_length)
     live = ev.causal if forward_only is None else bool(forward_only)
     if not live:
-        post = forward_backward(lik, trans, init)
+        # a long night's forward and backward passes run side by side when a core is idle
+        parallel = lik.shape[0] >= PARALLEL_MIN_EPOCHS and _threads_allowed()
+        post = forward_backward(lik, trans, init, parallel=parallel)
     elif lag > 0:
         post = fixed_lag(lik, trans, init, lag)
     else:
