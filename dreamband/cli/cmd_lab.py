@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
-__all__ = ["lab_options", "register", "run", "run_and_show"]
+__all__ = ["lab_options", "register", "run"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -71,29 +70,10 @@ def lab_options(args: argparse.Namespace):  # -> LabOptions
                       heart_lag=args.heart_lag, connect_timeout=args.connect_timeout)
 
 
-def run_and_show(people, out: Path, options, band_options: dict, timebase,
-                 live: bool | None, quiet: bool, events_out: str | None = None,
-                 event_stages: bool = True):  # -> LabResult
-    """Run the lab session with the terminal view; return its result."""
-    from rich.console import Console
-
-    from dreamband.lab.run import run_lab
-    from dreamband.lab.view import LabView
-
-    # events on standard output: the view goes to standard error
-    console = Console(stderr=events_out == "-")
-    view = None if quiet else LabView(console, live=live)
-    kwargs = {"session_dir": out, "options": options, "band_options": band_options,
-              "timebase": timebase, "events_out": events_out, "event_stages": event_stages}
-    if view is None:
-        return asyncio.run(run_lab(people, **kwargs))
-    with view:
-        return asyncio.run(run_lab(people, on_update=view, **kwargs))
-
-
 def run(args: argparse.Namespace) -> int:
     """Parse participants, run the session, print a summary."""
     from dreamband.errors import DreambandError
+    from dreamband.lab.console import print_summary, run_and_show
     from dreamband.lab.participants import parse_participant
     from dreamband.lab.run import LabError
 
@@ -122,19 +102,5 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"dreamband: stopped; session closed in {args.out}", file=sys.stderr)
         return 0
-    _print_summary(result, sys.stderr if args.events == "-" else sys.stdout)
+    print_summary(result, sys.stderr if args.events == "-" else sys.stdout)
     return 0
-
-
-def _print_summary(result, out) -> None:
-    parts = result.engine_summary.get("participants", {})
-    print(f"session {result.session_dir} (started {result.wall_origin:%Y-%m-%d %H:%M:%S})",
-          file=out)
-    for name, band in result.bands.items():
-        p = parts.get(name, {})
-        print(f"  {name}: {band.get('profile')} {band.get('address')}  epochs "
-              f"{p.get('n_scored', 0)}/{p.get('n_epochs', 0)} scored  REM "
-              f"{p.get('rem_min', 0.0):.1f} min  gaps {band.get('gaps', 0)}  reconnects "
-              f"{band.get('reconnects', 0)}", file=out)
-    windows = result.engine_summary.get("group_windows", [])
-    print(f"  group REM windows: {len(windows)}", file=out)

@@ -57,8 +57,8 @@ SCHEMA = Table({
 
 def run_lab_pipeline(cfg: dict[str, Any], source: Path, quiet: bool = False) -> int:
     """Perform a validated lab pipeline; returns the exit code."""
-    from dreamband.cli.cmd_lab import run_and_show
     from dreamband.errors import DreambandError, InputFileError
+    from dreamband.lab.console import run_and_show
     from dreamband.lab.participants import LabParticipant
     from dreamband.lab.run import LabError, LabOptions
 
