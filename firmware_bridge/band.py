@@ -33,13 +33,22 @@ from firmware_bridge.sequence import CounterTracker
 from firmware_bridge.timebase import RealTime, SimulatedTime, Timebase
 from firmware_bridge.types import DecodeError, Gap, SampleBlock
 
-__all__ = ["Band", "BandError", "BandStatus"]
+__all__ = ["Band", "BandError", "BandStatus", "describe_error"]
 
 logger = logging.getLogger(__name__)
 _BLOCK_S = 0.25  # default batch length (s of host time)
 _BLOCK_S_SIMULATED = 1.0
 _MAX_RAW = 2048  # notifications queued before a decode pass, whatever their age
 _ADDRESS = re.compile(r"^([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f-]{36}$")
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for a failed connection; a missing system Bluetooth service (on Linux,
+    BlueZ reached over D-Bus: its socket file is absent) is named as such."""
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, FileNotFoundError):
+        return f"no Bluetooth service reachable (Linux: BlueZ over D-Bus) — {text}"
+    return text
 
 
 class BandError(RuntimeError):
@@ -291,7 +300,7 @@ class Band:
                 if not self.reconnect and not self._connected_once.is_set():
                     self._error = exc
                     return
-                self.status.last_error = f"{type(exc).__name__}: {exc}"
+                self.status.last_error = describe_error(exc)
                 delay = self._backoff(attempt)
                 attempt += 1
                 logger.info("%s: connect failed (%s); retry in %.1f s", self.target, exc, delay)

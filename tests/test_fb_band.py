@@ -148,3 +148,12 @@ def test_backoff_stays_at_its_cap_after_thousands_of_failed_attempts() -> None:
     delays = [band._backoff(a) for a in (0, 1, 5000, 100_000)]
     assert 0.4 <= delays[0] <= 0.6 and 0.8 <= delays[1] <= 1.2
     assert all(24.0 <= d <= 36.0 for d in delays[2:])  # a band away all night: no overflow
+
+
+def test_a_missing_bluetooth_service_is_named_in_the_connection_error() -> None:
+    from firmware_bridge.band import describe_error
+
+    text = describe_error(FileNotFoundError(2, "No such file or directory"))
+    assert text.startswith("no Bluetooth service reachable (Linux: BlueZ over D-Bus)")
+    assert "FileNotFoundError" in text
+    assert describe_error(TimeoutError("slow")) == "TimeoutError: slow"

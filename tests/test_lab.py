@@ -286,3 +286,28 @@ def test_a_polar_strap_is_staged_from_its_raw_ecg_or_its_rr_intervals(tmp_path, 
     assert result.engine_summary["participants"]["p"]["n_scored"] >= 18
     roles = json.loads((out / "session.json").read_text())["participants"]["p"]["roles"]
     assert roles == {"heart": stream or "rr"}
+
+
+def test_cli_lab_says_which_bands_never_connected(tmp_path, capsys, monkeypatch) -> None:
+    import dreamband.lab.console as console
+    from dreamband.lab.run import LabResult
+
+    def fake(people, out, *args, **kwargs):
+        bands = {"a": {"target": "AA", "profile": "heart_rate", "address": "AA",
+                       "ever_connected": True},
+                 "b": {"target": "BB", "profile": "heart_rate", "address": "BB",
+                       "ever_connected": False, "last_error": "TimeoutError: slow"}}
+        return LabResult(out, datetime.now().astimezone(), 1.0, {}, bands)
+
+    monkeypatch.setattr(console, "run_and_show", fake)
+    assert main(["lab", "a=AA:heart_rate", "b=BB:heart_rate", "--out", str(tmp_path)]) == 0
+    assert "never connected: b (BB: TimeoutError: slow)" in capsys.readouterr().err
+
+    def none(people, out, *args, **kwargs):
+        res = fake(people, out)
+        res.bands["a"]["ever_connected"] = False
+        return res
+
+    monkeypatch.setattr(console, "run_and_show", none)
+    assert main(["lab", "a=AA:heart_rate", "b=BB:heart_rate", "--out", str(tmp_path)]) == 2
+    assert "lab: no band ever connected: a (AA: no answer); b" in capsys.readouterr().err

@@ -103,4 +103,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"dreamband: stopped; session closed in {args.out}", file=sys.stderr)
         return 0
     print_summary(result, sys.stderr if args.events == "-" else sys.stdout)
+    never = {n: b for n, b in result.bands.items() if not b.get("ever_connected")}
+    reasons = "; ".join(f"{n} ({b.get('target')}: {b.get('last_error') or 'no answer'})"
+                        for n, b in never.items())
+    if never and len(never) == len(result.bands):
+        raise DreambandError(f"lab: no band ever connected: {reasons}")
+    if never:
+        print(f"dreamband: warning: never connected: {reasons}", file=sys.stderr)
     return 0

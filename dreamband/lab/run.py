@@ -128,10 +128,12 @@ async def _connect(bands: dict[str, Any], people: Sequence[LabParticipant],
                 if not starter.done():
                     starter.cancel()
             if starter not in done:
+                why = band.status.last_error
                 raise LabError(f"participant {who.name!r}: band {who.target!r} did not connect "
-                               f"within {timeout:g} s and its profile is unknown; check it is "
-                               f"on and in range, or give its profile ({who.name}={who.target}:"
-                               "PROFILE) to start without it")
+                               f"within {timeout:g} s"
+                               f"{f' (last error: {why})' if why else ''} and its profile is "
+                               f"unknown; check it is on and in range, or give its profile "
+                               f"({who.name}={who.target}:PROFILE) to start without it")
             starter.result()
         except LabError:
             raise
