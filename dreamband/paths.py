@@ -1,4 +1,10 @@
-"""Where dreamband finds data, dataset manifests, pipelines and shipped models."""
+"""Where dreamband finds data, dataset manifests, pipelines and models.
+
+Two model folders: the package's own (:func:`models_dir`: small parameter tables the
+issues ask to ship, each with its provenance) and the user's (:func:`user_models_dir`:
+models trained on this machine, e.g. the heart stager, which is trained from PhysioNet
+slpdb on first use and never shipped).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,19 @@ from pathlib import Path
 
 __all__ = [
     "DATA_ENV",
+    "MODELS_ENV",
     "data_dir",
     "manifests_dir",
     "models_dir",
     "pipelines_dir",
     "shared_data_dir",
+    "user_models_dir",
 ]
 
 #: Environment variable naming the data folder (CI points it at ``../shared/data``).
 DATA_ENV = "DREAMBAND_DATA"
+#: Environment variable naming the folder of models trained on this machine.
+MODELS_ENV = "DREAMBAND_MODELS"
 
 _PKG = Path(__file__).resolve().parent
 
@@ -69,5 +79,23 @@ def pipelines_dir() -> Path:
 
 
 def models_dir() -> Path:
-    """Folder holding the shipped text models and their JSON sidecars."""
+    """Folder of the shipped parameter tables (stage transitions, REM forecast, cycle prior).
+
+    No trained classifier is shipped: see :func:`user_models_dir`.
+    """
     return _PKG / "models"
+
+
+def user_models_dir() -> Path:
+    """Folder of models trained on this machine: ``$DREAMBAND_MODELS``, else ``models/`` in
+    the user cache folder (beside fetched datasets). Not created here.
+
+    ``dreamband train`` writes there, and the heart stager trains its models there on first
+    use (:mod:`dreamband.staging.heart_store`).
+    """
+    env = os.environ.get(MODELS_ENV)
+    if env:
+        return Path(env).expanduser()
+    import pooch
+
+    return Path(pooch.os_cache("dreamband")) / "models"

@@ -1,11 +1,34 @@
-"""Shared fixtures. Real recordings come from ``$DREAMBAND_DATA`` (CI: ``../shared/data``)."""
+"""Shared fixtures. Real recordings come from ``$DREAMBAND_DATA`` (CI: ``../shared/data``).
+
+Models trained during the run (the heart models are trained from slpdb on first use) go
+to a temporary folder, unless ``$DREAMBAND_MODELS`` names one to keep between runs.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+_MODELS_TMP: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point ``$DREAMBAND_MODELS`` at a fresh folder for this run unless it is set."""
+    if not os.environ.get("DREAMBAND_MODELS"):
+        folder = tempfile.mkdtemp(prefix="dreamband-models-")
+        _MODELS_TMP.append(folder)
+        os.environ["DREAMBAND_MODELS"] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the run's model folder."""
+    for folder in _MODELS_TMP:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop("DREAMBAND_MODELS", None)
 
 
 def _shared_data() -> Path | None:
@@ -41,3 +64,11 @@ dreams_dir = _subfolder("dreams-spindles")
 slpdb_dir = _subfolder("slpdb")
 sleep_accel_dir = _subfolder("sleep-accel")
 yasa_dir = _subfolder("yasa-samples")
+
+
+@pytest.fixture(scope="session")
+def heart_models(slpdb_dir: Path) -> Path:
+    """The folder of heart models, trained from slpdb on first use; skips without slpdb."""
+    from dreamband.paths import user_models_dir
+
+    return user_models_dir()

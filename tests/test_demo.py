@@ -33,17 +33,41 @@ def test_demo_smoke_runs_in_seconds_with_the_data_folder(tmp_path, real_data, ca
     assert "replayed 0:01:30 of night" in text
 
 
-def test_demo_without_data_uses_generated_nights_and_says_so(tmp_path, capsys, monkeypatch):
+def _demo_without_data(tmp_path, monkeypatch) -> tuple[int, dict]:
     monkeypatch.delenv("DREAMBAND_DATA", raising=False)
     empty = tmp_path / "no-data"
     empty.mkdir()
     code = main(["demo", "--minutes", "1", "--start-min", "0", "--eeg", "1", "--heart", "1",
                  "--out", str(tmp_path / "s"), "--data-dir", str(empty), "--quiet"])
+    doc = json.loads((tmp_path / "s" / "replay.json").read_text())
+    return code, doc
+
+
+def test_demo_on_a_fresh_machine_replaces_heart_bands_and_says_why(tmp_path, capsys,
+                                                                   monkeypatch):
+    """No data and no trained heart model (none ships): EEG bands only, and a note."""
+    monkeypatch.setenv("DREAMBAND_MODELS", str(tmp_path / "models"))
+    code, doc = _demo_without_data(tmp_path, monkeypatch)
     text = capsys.readouterr().out
     assert code == 0
     assert "SIMULATED virtual sleepers driven by built-in generated nights" in text
+    assert "heart-rate bands: none, 1 more EEG bands instead" in text
+    assert "dreamband fetch slpdb" in text
+    assert [p["kind"] for p in doc["participants"]] == ["eeg", "eeg"]
+    assert all(p["simulated"] for p in doc["participants"])
+    assert not (tmp_path / "models").exists()  # nothing was trained
+
+
+def test_demo_without_data_but_a_trained_heart_model_uses_simulated_beats(
+        tmp_path, capsys, monkeypatch, heart_models):
+    from dreamband.staging.heart_store import ensure_heart_model
+
+    ensure_heart_model("rr", live=True)  # trained from slpdb before the data goes away
+    code, doc = _demo_without_data(tmp_path, monkeypatch)
+    text = capsys.readouterr().out
+    assert code == 0
     assert "SIMULATED beat series" in text
-    doc = json.loads((tmp_path / "s" / "replay.json").read_text())
+    assert sorted(p["kind"] for p in doc["participants"]) == ["eeg", "heart"]
     assert all(p["simulated"] for p in doc["participants"])
 
 

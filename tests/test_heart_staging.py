@@ -1,4 +1,4 @@
-"""Heart stager API: shipped models, input files, live == one pass, errors."""
+"""Heart stager API: models trained from slpdb, input files, live == one pass, errors."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from dreamband.core.beats import BeatSeries
 from dreamband.errors import InputFileError, ModelError
 from dreamband.io.hypnogram_files import read_csv_hypnogram, write_hypnogram
 from dreamband.io.rr_csv import HeartRateSeries
-from dreamband.paths import models_dir
 from dreamband.staging.heart import load_heart_model, stage_heart, stage_heart_file
 from dreamband.staging.heart_model import apply_calibration, fit_calibration, hmm_smooth
+from dreamband.staging.heart_store import ensure_heart_model
 from dreamband.staging.heart_train import model_filename
 
 
@@ -28,10 +28,8 @@ def night_beats(hours: float = 1.0, seed: int = 0) -> np.ndarray:
     return np.array(out)
 
 
-needs_models = pytest.mark.skipif(
-    not (models_dir() / model_filename("slpdb", "rr", False)).is_file(),
-    reason="shipped heart models not trained yet (dreamband train slpdb)",
-)
+#: The heart models are trained from slpdb on first use; without slpdb these tests skip.
+needs_models = pytest.mark.usefixtures("heart_models")
 
 
 @needs_models
@@ -101,8 +99,9 @@ def test_stage_heart_rejects_too_few_samples():
 @needs_models
 def test_model_with_mismatching_sidecar_is_refused(tmp_path):
     name = model_filename("slpdb", "rr", False)
-    shutil.copy(models_dir() / name, tmp_path / name)
-    side = json.loads((models_dir() / name).with_suffix(".json").read_text())
+    trained = ensure_heart_model("rr")
+    shutil.copy(trained, tmp_path / name)
+    side = json.loads(trained.with_suffix(".json").read_text())
     side["features"] = side["features"][::-1]
     (tmp_path / name).with_suffix(".json").write_text(json.dumps(side))
     with pytest.raises(ModelError, match="features"):
@@ -110,10 +109,10 @@ def test_model_with_mismatching_sidecar_is_refused(tmp_path):
 
 
 @needs_models
-def test_shipped_sidecars_carry_attribution_and_subject_wise_scores():
+def test_trained_sidecars_carry_attribution_and_subject_wise_scores():
     for kind in ("rr", "hr"):
         for live in (False, True):
-            path = models_dir() / model_filename("slpdb", kind, live)
+            path = ensure_heart_model(kind, live)
             side = json.loads(path.with_suffix(".json").read_text())
             assert side["licence"].startswith("ODC-By")
             assert "Ichimaru" in side["citation"]

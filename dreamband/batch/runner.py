@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import resource
 import time
@@ -27,7 +28,7 @@ import pyarrow as pa
 from dreamband import __version__
 from dreamband.batch.discover import NightInput
 from dreamband.errors import DreambandError
-from dreamband.paths import models_dir
+from dreamband.paths import models_dir, user_models_dir
 from dreamband.storage.results import (
     SCHEMA_VERSION,
     SCHEMAS,
@@ -74,14 +75,18 @@ class NightOutcome:
 
 
 def model_version(options: BatchOptions) -> str:
-    """Identify the analysis: dreamband version, engine, epoch and the shipped models' hash."""
+    """Identify the analysis: dreamband version, engine, epoch and the models' hash.
+
+    The hash covers the shipped tables and the sidecars of the models trained on this
+    machine (a sidecar records its training time, so a retrained model changes it).
+    """
     digest = hashlib.sha256()
-    folder = models_dir()
-    if folder.is_dir():
-        for path in sorted(folder.iterdir()):
-            if path.is_file() and path.suffix in (".txt", ".json"):
-                digest.update(path.name.encode())
-                digest.update(path.read_bytes())
+    for folder, suffixes in ((models_dir(), (".txt", ".json")), (user_models_dir(), (".json",))):
+        if folder.is_dir():
+            for path in sorted(folder.iterdir()):
+                if path.is_file() and path.suffix in suffixes:
+                    digest.update(path.name.encode())
+                    digest.update(path.read_bytes())
     return f"dreamband-{__version__}/{options.engine}/{options.epoch:g}s/{digest.hexdigest()[:12]}"
 
 
@@ -205,7 +210,11 @@ def _die_with_parent() -> None:
 def _iter_pool(
     nights: Sequence[NightInput], out: Path, options: BatchOptions, workers: int
 ) -> Iterator[NightOutcome]:
-    with ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent) as pool:
+    # workers start from a clean server process, never forked from this one: a fork of a
+    # process whose LightGBM/OpenMP or staging threads have run can deadlock in the child
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else None
+    with ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent,
+                             mp_context=multiprocessing.get_context(method)) as pool:
         futures = [pool.submit(run_night, n, out, options) for n in nights]
         try:
             for fut in as_completed(futures):
@@ -239,6 +248,20 @@ def _iter_dask(
             client.close()
 
 
+def _prepare_heart_models() -> None:
+    """Train missing batch heart models once, before the workers start (so that every night
+    of the run records the same model version); a machine without slpdb leaves the heart
+    nights to fail one by one with the reason."""
+    from dreamband.errors import ModelError
+    from dreamband.staging.heart_store import ensure_heart_model
+
+    for kind in ("rr", "hr"):
+        try:
+            ensure_heart_model(kind)
+        except ModelError:
+            return
+
+
 def run_nights(
     nights: Sequence[NightInput],
     out: str | os.PathLike,
@@ -268,6 +291,8 @@ def run_nights(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     workers = max(1, workers or os.cpu_count() or 1)
+    if any(n.kind == "heart" for n in nights):
+        _prepare_heart_models()
     if scheduler is not None:
         stream = _iter_dask(nights, out, options, scheduler)
     else:

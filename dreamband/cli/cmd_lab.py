@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epoch", type=float, default=30.0, help="epoch length in s (default 30)")
     p.add_argument("--heart-lag", type=int, default=0, metavar="EPOCHS",
                    help="heart bands: decide stages this many epochs late with the fixed-lag "
-                   "model (0 = at once; shipped: 40 or 60, i.e. 20 or 30 min late)")
+                   "model (0 = at once; trained: 40 or 60, i.e. 20 or 30 min late)")
     p.add_argument("--connect-timeout", type=float, default=60.0, metavar="S",
                    help="seconds a band without a given profile has to connect (default 60)")
     p.add_argument("--virtual", type=int, default=0, metavar="N",

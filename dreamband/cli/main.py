@@ -11,11 +11,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from dreamband import __version__
 from dreamband.errors import DreambandError
+from dreamband.paths import DATA_ENV
 
 # Subcommand modules, in the order --help lists them.
 COMMANDS: tuple[str, ...] = (
@@ -64,6 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 1
+    # --data-dir is the data folder of everything this command does (e.g. training a heart
+    # model on first use deep inside a replay), as $DREAMBAND_DATA would be
+    data_dir = getattr(args, "data_dir", None)
+    saved = os.environ.get(DATA_ENV)
+    if data_dir:
+        os.environ[DATA_ENV] = str(Path(data_dir).expanduser())
     try:
         return int(args.func(args) or 0)
     except DreambandError as exc:
@@ -75,6 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dreamband: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if data_dir:
+            if saved is None:
+                os.environ.pop(DATA_ENV, None)
+            else:
+                os.environ[DATA_ENV] = saved
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,13 +20,14 @@ _WEARABLE = {"W": 0, "N1": 1, "N2": 1, "N3": 1, "NREM": 1, "REM": 2, "R": 2}
 
 
 def heart_training_records(model_dir=None) -> frozenset[str]:
-    """Records the shipped heart models were trained on (from their sidecars): a replay's
-    agreement on one of them is in-sample, not an accuracy figure."""
+    """Records the heart models were trained on (from their sidecars in the user model
+    folder): a replay's agreement on one of them is in-sample, not an accuracy figure."""
     import json
+    from pathlib import Path
 
-    from dreamband.paths import models_dir
+    from dreamband.paths import user_models_dir
 
-    folder = models_dir() if model_dir is None else model_dir
+    folder = user_models_dir() if model_dir is None else Path(model_dir)
     names: set[str] = set()
     for sidecar in folder.glob("heart_*.json"):
         try:

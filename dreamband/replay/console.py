@@ -38,7 +38,7 @@ def summary_lines(result: ReplayResult) -> list[str]:
     for st in result.participants:
         if st.agreement and st.agreement["n"] >= 20:  # fewer epochs say nothing
             a = st.agreement
-            note = (" (in-sample: the shipped heart model was trained on this record; "
+            note = (" (in-sample: the heart model was trained on this record; "
                     "subject-wise figures: bench/RESULTS.md)" if a.get("in_sample") else "")
             lines.append(f"  {st.name}: live vs expert stages (REAL recording, wake/NREM/REM): "
                          f"kappa {a['kappa']:.2f}, accuracy {a['accuracy']:.2f} over "

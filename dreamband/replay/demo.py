@@ -4,7 +4,10 @@
   Sleep-EDF expert hypnograms of the data folder (labelled SIMULATED); with no data at all,
   virtual sleepers driven by nights from the built-in generator (labelled generated).
 - Heart-rate bands: real slpdb heart beats (records with REM first); with no slpdb folder,
-  the beats of virtual sleepers (labelled SIMULATED).
+  the beats of virtual sleepers (labelled SIMULATED), as long as a heart model was trained
+  on this machine before. The heart stager is trained from slpdb (no model ships): with
+  neither slpdb nor a trained model, the heart-rate slots become more EEG virtual sleepers,
+  and a note says how to get slpdb.
 
 :func:`demo_sources` also returns plain sentences saying what is used, for the CLI to print.
 """
@@ -56,6 +59,13 @@ def _slpdb_records(folder: Path | None) -> list[str]:
             and (folder / "slpdb" / f"{r}.ecg").is_file()]
 
 
+def _heart_model_trained() -> bool:
+    from dreamband.staging.heart_store import heart_model_file
+
+    path = heart_model_file("rr", live=True)
+    return path.is_file() and path.with_suffix(".json").is_file()
+
+
 def demo_sources(data_dir: str | os.PathLike | None = None, n_eeg: int = 3, n_heart: int = 3,
                  seed: int = 0) -> tuple[list[ReplaySource], list[str]]:
     """Participants of the demo and sentences saying what they are made of.
@@ -81,6 +91,17 @@ def demo_sources(data_dir: str | os.PathLike | None = None, n_eeg: int = 3, n_he
              "data folder: none found (set $DREAMBAND_DATA or --data-dir); using built-in "
              "generated nights"]
     sources: list[ReplaySource] = []
+    heart = _slpdb_records(folder)
+    if n_heart and heart:
+        from dreamband.staging.heart_store import ensure_heart_model
+
+        # the live model (trained on first use) is ready before any band starts
+        ensure_heart_model("rr", live=True, data_dir=folder)
+    elif n_heart and not _heart_model_trained():
+        notes.append(f"heart-rate bands: none, {n_heart} more EEG bands instead (the heart "
+                     "stager is trained from PhysioNet slpdb, which is not here: "
+                     "`dreamband fetch slpdb --purpose heart-staging`)")
+        n_eeg, n_heart = n_eeg + n_heart, 0
     records = _sleep_edf_records(folder)
     for i in range(n_eeg):
         if records:
@@ -92,7 +113,6 @@ def demo_sources(data_dir: str | os.PathLike | None = None, n_eeg: int = 3, n_he
             src = sleeper_source(hyp, f"eeg{i + 1}-gen{seed + i}", f"virtual:generated:{seed + i}",
                                  seed + i, f"built-in generated night #{seed + i}")
         sources.append(src)
-    heart = _slpdb_records(folder)
     for i in range(n_heart):
         if heart:
             rec = heart[i % len(heart)]

@@ -178,7 +178,8 @@ def stage(
     causal : bool
         Past-only evidence and forward-only smoothing (what a live stream gets).
     model : path, optional
-        Model file for ``engine="model"`` (default: the shipped model, if any).
+        Model file for ``engine="model"`` (default: the one ``dreamband train sleep-edf``
+        wrote to the user model folder).
     lag : int
         With ``causal``: stage each epoch ``lag`` epochs late (fixed-lag smoothing).
 

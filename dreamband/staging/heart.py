@@ -3,8 +3,10 @@
 Inputs: a :class:`~dreamband.core.beats.BeatSeries` (R-peak times: chest strap RR, ECG
 R-peaks, WFDB beat annotations) or heart-rate samples in bpm (wristbands without RR).
 Output: a ``"wearable"`` :class:`~dreamband.core.hypnogram.Hypnogram` with calibrated
-``p_W, p_NREM, p_REM``. The shipped models were trained on the MIT-BIH Polysomnographic
-Database (slpdb); see their JSON sidecars for the leave-one-subject-out scores.
+``p_W, p_NREM, p_REM``. The models are trained on this machine from the MIT-BIH
+Polysomnographic Database (slpdb), on first use or by ``dreamband train slpdb``
+(:mod:`dreamband.staging.heart_store`); their JSON sidecars hold the leave-one-subject-out
+scores.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dreamband.features.heart import EPOCH
 from dreamband.features.heart_context import feature_names, heart_features
 from dreamband.heart.grid import HeartSeries, prepare_beats, prepare_hr
 from dreamband.staging.heart_model import CLASS_NAMES, STAY, predict_night
-from dreamband.staging.heart_train import KIND, model_filename, variant_name
+from dreamband.staging.heart_train import KIND, variant_name
 
 if TYPE_CHECKING:
     from dreamband.staging.heart_cycle import CyclePrior
@@ -48,7 +50,7 @@ def load_heart_model(
     kind: str = "rr", live: bool = False, model_dir: str | os.PathLike | None = None,
     lag: int = 0,
 ) -> tuple[Any, dict]:
-    """Load a shipped (or trained) heart model and its sidecar.
+    """Load a trained heart model and its sidecar (training it first if needed).
 
     Parameters
     ----------
@@ -57,21 +59,36 @@ def load_heart_model(
     live : bool
         Causal variant.
     model_dir : path, optional
-        Folder of the models (default: the shipped models).
+        Folder of the models, used as it is. Default: the user model folder, where a missing
+        or stale model is trained from slpdb on first use
+        (:func:`dreamband.staging.heart_store.ensure_heart_model`).
     lag : int
-        With ``live``: the fixed-lag model of that decision delay in epochs (shipped:
-        :data:`dreamband.staging.heart_train.LAGS`).
+        With ``live``: the fixed-lag model of that decision delay in epochs (trained by
+        ``dreamband train slpdb``: :data:`dreamband.staging.heart_train.LAGS`).
 
     Raises
     ------
     ModelError
-        If the model or sidecar is missing or does not match this version's features.
+        If the model is missing or does not match this version's features, and cannot be
+        trained here (no slpdb records on this machine).
     """
-    from dreamband.paths import models_dir
+    from dreamband.staging.heart_store import ensure_heart_model, heart_model_file
 
-    folder = Path(model_dir) if model_dir is not None else models_dir()
     lag = int(lag) if live else 0
-    return _load(str(folder / model_filename("slpdb", kind, live, lag)), kind, live, lag)
+    if model_dir is not None:
+        path = heart_model_file(kind, live, lag, model_dir)
+        return _load(str(path), kind, live, lag)
+    path = ensure_heart_model(kind, live, lag)
+    try:
+        return _load(str(path), kind, live, lag)
+    except ModelError as exc:  # written by another version: train it again when possible
+        logger.warning("%s", exc)
+        try:
+            path = ensure_heart_model(kind, live, lag, retrain=True)
+        except ModelError:
+            raise ModelError(f"{exc}; retrain it with 'dreamband train slpdb'") from None
+        _load.cache_clear()
+        return _load(str(path), kind, live, lag)
 
 
 def model_cycle_prior(
@@ -79,15 +96,15 @@ def model_cycle_prior(
 ) -> CyclePrior | None:
     """The sleep-cycle prior a heart model's sidecar asks for, or None (sticky HMM).
 
-    The prior file named in ``smoothing.cycle_prior`` is looked up in ``model_dir`` first,
-    then among the shipped models.
+    The prior file named in ``smoothing.cycle_prior`` is looked up in ``model_dir`` (default:
+    the user model folder) first, then among the shipped tables.
 
     Parameters
     ----------
     meta : dict
         The model's sidecar.
     model_dir : path, optional
-        Folder of the model (searched before the shipped models).
+        Folder of the model (searched before the shipped tables).
 
     Returns
     -------
@@ -98,7 +115,7 @@ def model_cycle_prior(
     ModelError
         If the sidecar names a prior that cannot be found or read.
     """
-    from dreamband.paths import models_dir
+    from dreamband.paths import models_dir, user_models_dir
     from dreamband.staging.heart_cycle import load_cycle_prior
 
     smoothing = meta.get("smoothing", {})
@@ -108,7 +125,8 @@ def model_cycle_prior(
     if not name:
         raise ModelError(f"{meta.get('model_file', 'heart model')}: sidecar field "
                          "'smoothing.cycle_prior' is empty")
-    for folder in ([Path(model_dir)] if model_dir is not None else []) + [models_dir()]:
+    first = Path(model_dir) if model_dir is not None else user_models_dir()
+    for folder in (first, models_dir()):
         if (folder / name).is_file():
             return load_cycle_prior(folder / name)
     raise ModelError(f"{name}: cycle prior named by {meta.get('model_file', 'heart model')} "
@@ -164,11 +182,11 @@ def stage_heart(
     offset : float
         Onset of the first epoch in seconds from the recording start.
     model_dir : path, optional
-        Folder holding ``heart_slpdb_<rr|hr>_<batch|live|live_lag<N>>.txt`` (default:
-        shipped models).
+        Folder holding ``heart_slpdb_<rr|hr>_<batch|live|live_lag<N>>.txt`` (default: the
+        user model folder, trained into on first use).
     lag : int
         With ``live``: decisions delayed by ``lag`` epochs (fixed-lag features and
-        smoothing, half of the delay each; shipped models exist for
+        smoothing, half of the delay each; models are trained for
         :data:`dreamband.staging.heart_train.LAGS`: 40 and 60 epochs = 20 and 30 min).
         Epoch ``k`` then depends on samples up to the end of epoch ``k + lag``: in a prefix
         of a night, the last ``lag`` epochs are provisional and reach their final values

@@ -1,4 +1,4 @@
-"""Train the heart stager's shipped models (``dreamband train`` on a heart dataset).
+"""Train the heart stager's models (``dreamband train`` on a heart dataset).
 
 For ``slpdb`` eight models are written, one per input kind (``rr``: beat-to-beat intervals,
 ``hr``: 1-Hz heart rate) and variant (``batch``: two-sided, ``live``: causal, ``live-lag40``
@@ -10,6 +10,10 @@ cannot compute those features itself).
 The batch models are smoothed by the cycle-aware HMM
 (:mod:`dreamband.staging.heart_cycle`); its prior, ``heart_cycle_prior_v1.json`` (learned
 from Sleep-EDF hypnograms, never from the heart data), is copied beside the models.
+
+Models go to the user model folder (:func:`dreamband.paths.user_models_dir`); none is
+shipped with dreamband. A single missing model is trained on first use by
+:func:`train_heart_variant` (:mod:`dreamband.staging.heart_store`).
 
 Each model is trained on *all* subjects of the dataset. Its sidecar carries the
 leave-one-subject-out scores of the same recipe (the only figures to quote) and a
@@ -39,18 +43,18 @@ from dreamband.staging.heart_model import (
 )
 from dreamband.staging.modelfile import save_model
 
-__all__ = ["KIND", "LAGS", "model_filename", "train_heart", "uses_cycle_prior",
-           "variant_name"]
+__all__ = ["KIND", "LAGS", "model_filename", "train_heart", "train_heart_variant",
+           "uses_cycle_prior", "variant_name"]
 
 logger = logging.getLogger(__name__)
 
 #: ``kind`` field of every heart model sidecar.
 KIND = "heart-stager"
-#: Decision delays (epochs) of the shipped fixed-lag live models, chosen on slpdb LOSO
+#: Decision delays (epochs) of the trained fixed-lag live models, chosen on slpdb LOSO
 #: figures (no nested selection) as the shortest delay whose kappa comes within 0.05 of
 #: batch. 40 epochs (20 min) did so with the shipped seed (0.405 vs 0.453) but not on the
 #: mean over LightGBM seeds 7/11/23 (0.395 [0.387-0.405] vs batch 0.454); 60 epochs (30 min)
-#: does (0.408 [0.403-0.413]). Both are shipped; 40 stays for existing configurations.
+#: does (0.408 [0.403-0.413]). Both are trained; 40 stays for existing configurations.
 #: With the fixed-lag ``hr_hp_sd`` (:mod:`dreamband.features.heart_walch_causal`) and batch
 #: at 0.467: 40 epochs 0.415 [0.407-0.422], 60 epochs 0.410 [0.405-0.419] (3-seed means),
 #: i.e. 0.052 and 0.057 short of batch (shipped seed 7: 0.422 and 0.419 vs 0.470).
@@ -116,9 +120,42 @@ def _summary(report: dict) -> dict:
     }
 
 
-def _train_one(
-    dataset, data_dir, out: Path, kind: str, live: bool, threads: int, lag: int = 0
+def train_heart_variant(
+    data_dir: str | os.PathLike | None, out: str | os.PathLike, kind: str, live: bool,
+    lag: int = 0, threads: int = 1, dataset: str = "slpdb",
 ) -> Path:
+    """Train one heart model (one input kind and variant) with its LOSO scores and calibration.
+
+    Parameters
+    ----------
+    data_dir : path or None
+        Data folder holding ``<dataset>/``, or the dataset folder itself.
+    out : path
+        Output folder.
+    kind : {"rr", "hr", "walch"}
+        Input kind (``walch``: the sleep-accel study's own features).
+    live : bool
+        Causal variant.
+    lag : int
+        With ``live``: decision delay in epochs (a fixed-lag model).
+    threads : int
+        LightGBM threads.
+    dataset : {"slpdb", "sleep-accel"}
+        Training data.
+
+    Returns
+    -------
+    pathlib.Path
+        The model file (sidecar beside it).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    prior = out / CYCLE_PRIOR_FILE
+    if uses_cycle_prior(live, lag) and not prior.is_file():
+        from dreamband.paths import models_dir
+
+        # the smoother's sleep-cycle prior travels with the models
+        shutil.copyfile(models_dir() / CYCLE_PRIOR_FILE, prior)
     nights = load_nights(dataset, data_dir, live=live, kind=kind, lag=lag)
     preds = loso_predictions(nights, live, threads=threads, lag=lag,
                              cycle=uses_cycle_prior(live, lag))
@@ -173,7 +210,8 @@ def train_heart(
     data_dir : path, optional
         Data folder (default ``$DREAMBAND_DATA``).
     out : path, optional
-        Output folder (default: the shipped models folder, :func:`dreamband.paths.models_dir`).
+        Output folder (default: the user model folder,
+        :func:`dreamband.paths.user_models_dir`).
     threads : int
         LightGBM threads.
 
@@ -189,18 +227,14 @@ def train_heart(
     ValueError
         For an unknown dataset.
     """
-    from dreamband.paths import models_dir
+    from dreamband.paths import user_models_dir
 
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")
-    folder = Path(out) if out is not None else models_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    prior = folder / CYCLE_PRIOR_FILE
-    if not prior.is_file():  # the smoother's sleep-cycle prior travels with the models
-        shutil.copyfile(models_dir() / CYCLE_PRIOR_FILE, prior)
+    folder = Path(out) if out is not None else user_models_dir()
     if dataset == "sleep-accel":
-        return _train_one(dataset, data_dir, folder, "walch", False, threads)
+        return train_heart_variant(data_dir, folder, "walch", False, 0, threads, dataset)
     for kind in ("rr", "hr"):
         for live, lag in ((False, 0), (True, 0), *((True, n) for n in LAGS)):
-            _train_one(dataset, data_dir, folder, kind, live, threads, lag)
+            train_heart_variant(data_dir, folder, kind, live, lag, threads, dataset)
     return folder / model_filename(dataset, "rr", False)

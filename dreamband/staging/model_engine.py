@@ -18,7 +18,7 @@ import numpy as np
 from dreamband.core.stages import FIVE_CLASS
 from dreamband.errors import ModelError
 from dreamband.features.eeg import Evidence
-from dreamband.paths import models_dir
+from dreamband.paths import user_models_dir
 from dreamband.staging.hmm import forward_backward, forward_filter
 from dreamband.staging.transitions import load_transitions
 
@@ -36,7 +36,8 @@ logger = logging.getLogger(__name__)
 
 #: Sidecar ``kind`` of EEG stagers.
 KIND = "eeg-stager"
-#: File name a shipped model would have in :func:`dreamband.paths.models_dir`.
+#: File name of the default model in :func:`dreamband.paths.user_models_dir` (written by
+#: ``dreamband train sleep-edf``; no EEG model is shipped).
 DEFAULT_MODEL = "eeg_stager_v1.txt"
 #: LightGBM parameters: small trees, strong regularisation (the evidence is already
 #: informative; data sets are a few thousand epochs).
@@ -107,7 +108,7 @@ def predict_model(ev: Evidence, path: str | Path | None = None) -> tuple[np.ndar
     ev : Evidence
         The night's evidence (its epoch length must match the model's).
     path : path, optional
-        Model file; default the shipped :data:`DEFAULT_MODEL`.
+        Model file; default :data:`DEFAULT_MODEL` in the user model folder.
 
     Returns
     -------
@@ -122,11 +123,11 @@ def predict_model(ev: Evidence, path: str | Path | None = None) -> tuple[np.ndar
     """
     from dreamband.staging.modelfile import load_model
 
-    p = Path(path) if path else models_dir() / DEFAULT_MODEL
+    p = Path(path) if path else user_models_dir() / DEFAULT_MODEL
     if not p.exists():
         raise ModelError(
-            f"{p}: no such model; train one with 'dreamband train sleep-edf --out MODEL.txt' "
-            "and pass it with --model, or use --engine rules"
+            f"{p}: no such model; train one with 'dreamband fetch sleep-edf' then 'dreamband "
+            "train sleep-edf' (or pass a model with --model), or use --engine rules"
         )
     booster, meta = load_model(
         p,

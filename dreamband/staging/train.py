@@ -76,8 +76,10 @@ def train_eeg(
     data : path, optional
         Data folder.
     out : path, optional
-        Model file (``.txt``); default ``dreamband-<dataset>-stager.txt`` in the current
-        folder.
+        Model file (``.txt``). Default: for ``sleep-edf``, the model engine's default model
+        in the user model folder (:data:`dreamband.staging.model_engine.DEFAULT_MODEL`, used
+        by ``--engine model`` without ``--model``); for ``dreams`` (local evaluation only),
+        ``dreamband-dreams-stager.txt`` in the current folder.
     epoch_length : float
         Epoch length in seconds.
 
@@ -96,7 +98,15 @@ def train_eeg(
     from dreamband.evaluation.metrics import classification_report
     from dreamband.staging.modelfile import save_model
 
-    out = Path(out) if out else Path.cwd() / f"dreamband-{dataset}-stager.txt"
+    if out:
+        out = Path(out)
+    elif dataset == "sleep-edf":
+        from dreamband.paths import user_models_dir
+        from dreamband.staging.model_engine import DEFAULT_MODEL
+
+        out = user_models_dir() / DEFAULT_MODEL
+    else:
+        out = Path.cwd() / f"dreamband-{dataset}-stager.txt"
     if dataset == "dreams" and out.resolve().parent == models_dir().resolve():
         raise InputFileError(
             out, "a model trained on DREAMS may not be shipped (licence: no derivatives)"
