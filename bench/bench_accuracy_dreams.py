@@ -7,10 +7,15 @@ epoch to the 30-s epoch holding its centre). YASA needs >= 80 Hz: excerpt 3 (50 
 upsampled to 100 Hz for it; dreamband uses the native rate.
 
     DREAMBAND_DATA=/path/to/data python bench/bench_accuracy_dreams.py
+    DREAMBAND_DATA=/path/to/data python bench/bench_accuracy_dreams.py --no-append --epoch-length 30
+
+The first form appends a dated block to ``bench/RESULTS.md``; ``--no-append`` only prints
+(exploratory runs), ``--epoch-length`` runs one epoch length only.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import logging
 import sys
@@ -59,29 +64,42 @@ def yasa_predictions(epoch_length: float) -> tuple[list[np.ndarray], list[np.nda
 
 
 def live_ablation(epoch_length: float) -> list[tuple[str, dict]]:
-    """Batch rules with one live ingredient swapped in at a time, then all of them.
+    """Rules with the live ingredients swapped one at a time, in both directions.
 
-    Ingredients: causal detectors (forward filters, past-only thresholds, events counted
-    when they are final), past-only context means, past-only per-night scaling (shrunk
-    toward the literature priors), forward-only HMM (filtering instead of smoothing).
+    Ingredients: causal detectors (forward filters, past-only detector thresholds, events
+    counted when they are final), past-only context means, past-only per-night scaling
+    (shrunk toward the literature priors), forward-only HMM (filtering instead of
+    smoothing). First batch with one live ingredient swapped in, then live with one batch
+    ingredient restored (what each live ingredient costs on its own, and what restoring
+    it alone would win back), then batch evidence decided one epoch late (fixed-lag
+    smoothing: the smoother's share when the evidence is the batch one).
     """
     from dreamband.evaluation.eeg_eval import align
     from dreamband.features.eeg import LIVE_PARTS, compute_evidence
     from dreamband.staging.rules import stage_rules
 
     recs = list(iter_records("dreams", None, epoch_length))
-    variants: list[tuple[str, tuple[str, ...], bool]] = [("batch", (), False)]
-    variants += [(f"batch + live {p}", (p,), False) for p in LIVE_PARTS]
-    variants += [("batch + forward-only HMM", (), True)]
-    variants += [("live evidence + batch smoother (forward-backward)", LIVE_PARTS, False)]
-    variants += [("live (all four)", LIVE_PARTS, True)]
+    # (name, live parts, forward-only smoothing, fixed lag)
+    variants: list[tuple[str, tuple[str, ...], bool, int]] = [("batch", (), False, 0)]
+    variants += [(f"batch + live {p}", (p,), False, 0) for p in LIVE_PARTS]
+    variants += [("batch + forward-only HMM", (), True, 0)]
+    variants += [("live evidence + batch smoother (forward-backward)", LIVE_PARTS, False, 0)]
+    variants += [("live (all four)", LIVE_PARTS, True, 0)]
+    variants += [(f"live with batch {p}", tuple(q for q in LIVE_PARTS if q != p), True, 0)
+                 for p in LIVE_PARTS]
+    variants += [("batch evidence, forward HMM decided 1 epoch late", (), True, 1)]
+    evidence: dict[tuple[str, ...], list] = {}
     out = []
-    for name, parts, fwd in variants:
+    for name, parts, fwd, lag in variants:
+        if parts not in evidence:
+            evidence[parts] = [
+                compute_evidence(rec.recording.channels[0].data, rec.recording.channels[0].fs,
+                                 epoch_length=epoch_length, live_parts=parts)
+                for rec in recs
+            ]
         ys, ps = [], []
-        for rec in recs:
-            ch = rec.recording.channels[0]
-            ev = compute_evidence(ch.data, ch.fs, epoch_length=epoch_length, live_parts=parts)
-            p = stage_rules(ev, forward_only=fwd).probabilities.argmax(axis=1)
+        for rec, ev in zip(recs, evidence[parts], strict=True):
+            p = stage_rules(ev, forward_only=fwd, lag=lag).probabilities.argmax(axis=1)
             rows, y = align(rec, p.size)
             ys.append(y)
             ps.append(p[rows])
@@ -96,13 +114,20 @@ def _row(name: str, rep: dict) -> str:
             f"{rep['macro_f1']:.3f} | {f1} |")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; ``argv`` as on the command line (default ``sys.argv[1:]``)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-append", action="store_true",
+                        help="print the figures only; do not append them to bench/RESULTS.md")
+    parser.add_argument("--epoch-length", type=float, choices=(30.0, 20.0), action="append",
+                        help="epoch length in s (repeat for both; default 30 and 20)")
+    args = parser.parse_args(argv)
     if not (data_dir() / "dreams-spindles").is_dir():
         print("set DREAMBAND_DATA to the folder holding dreams-spindles/", file=sys.stderr)
         return 2
     lines = []
     summary = []
-    for ep in (30.0, 20.0):
+    for ep in args.epoch_length or (30.0, 20.0):
         t0 = time.perf_counter()
         rules = evaluate_eeg("dreams", "rules", epoch_length=ep)
         t_rules = time.perf_counter() - t0
@@ -112,6 +137,12 @@ def main() -> int:
         warm = round(300 / ep)  # the live engine's first 5 min build its night statistics
         live_w = evaluate_eeg("dreams", "rules", epoch_length=ep, causal=True, skip_first=warm)
         batch_w = evaluate_eeg("dreams", "rules", epoch_length=ep, skip_first=warm)
+        # the live spindle threshold starts after 5 min, from a night so far that is often
+        # wake only: the gap sits in each excerpt's first 10 min (every excerpt starts cold)
+        warm10 = round(600 / ep)
+        live_w10 = evaluate_eeg("dreams", "rules", epoch_length=ep, causal=True,
+                                skip_first=warm10)
+        batch_w10 = evaluate_eeg("dreams", "rules", epoch_length=ep, skip_first=warm10)
         model = evaluate_eeg("dreams", "model", epoch_length=ep)
         ys, ps, t_yasa = yasa_predictions(ep)
         yasa_pooled = classification_report(np.concatenate(ys), np.concatenate(ps), LABELS, NAMES)
@@ -124,6 +155,10 @@ def main() -> int:
         lines.append(_row("dreamband rules (live, decided 2 epochs late)", live_lag["pooled"]))
         lines.append(_row("rules batch, first 5 min of each excerpt not scored", batch_w["pooled"]))
         lines.append(_row("rules live, first 5 min of each excerpt not scored", live_w["pooled"]))
+        lines.append(_row("rules batch, first 10 min of each excerpt not scored",
+                          batch_w10["pooled"]))
+        lines.append(_row("rules live, first 10 min of each excerpt not scored",
+                          live_w10["pooled"]))
         lines.append(_row("dreamband model (LightGBM, leave-one-excerpt-out)", model["pooled"]))
         lines.append(_row("yasa.SleepStaging (pretrained)", yasa_pooled))
         lines.append(f"\nPer excerpt, {ep:.0f}-s (kappa; F1 N2/N3):\n")
@@ -142,7 +177,8 @@ def main() -> int:
             )
         if ep == 30.0:
             lines.append("\nLive/batch gap, 30-s, rules engine: batch with each live ingredient "
-                         "swapped in alone (pooled):\n")
+                         "swapped in alone, live with each batch ingredient restored alone "
+                         "(pooled):\n")
             lines.append("| variant | epochs | accuracy | kappa | macro-F1 | per-stage F1 |")
             lines.append("|---|---|---|---|---|---|")
             lines += [_row(name, rep) for name, rep in live_ablation(ep)]
@@ -155,6 +191,8 @@ def main() -> int:
     text = "\n".join(lines)
     print(text)
     print("\n".join(summary))
+    if args.no_append:
+        return 0
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     block = (f"\n## bench_accuracy_dreams — {stamp}\n\n"
              f"`DREAMBAND_DATA=$DREAMBAND_DATA python bench/bench_accuracy_dreams.py`\n{text}\n")

@@ -15,6 +15,32 @@ N3 when they fill ≥ 20 % of an epoch; spindles 11-16 Hz lasting ≥ 0.5 s); sp
 thresholds after Lacourse et al. 2019 (J Neurosci Methods 316:3-11) and YASA's
 ``spindles_detect`` (relative sigma power ≥ 0.2, RMS ≥ mean + 1.5 SD); rapid eye
 movements after Agarwal et al. 2005 (anticorrelated LOC/ROC deflections, 0.3-5 Hz).
+
+Spindle thresholds tried for the live/batch gap (issue #4; 30-s pooled kappa of the rules
+on DREAMS, in-sample, batch / live, now 0.514 / 0.423; not adopted). The live threshold
+is the night so far's mean + 1.5 SD, lower than the whole night's early on (a wake start
+holds no spindle-rich epochs), so N1 and wake after a cold start get false spindles
+(batch with causal spindles: N1 F1 0.27 -> 0.05; the threshold alone is the cause:
+the night-so-far threshold without the 10-epoch hold 0.392, causal envelope
+with the batch threshold 0.510). Tried, the same
+rule in both paths: a trailing local reference (mean + c SD or c x mean of the last 10 or
+20 epochs, c = 1-2) 0.358-0.441 / 0.314-0.432; the relative sigma criterion alone (sigma
+>= 0.3-0.6 of the window variance; YASA's correlation >= 0.65 is about 0.42 of it)
+0.301-0.382 / 0.306-0.353; a stricter relative criterion beside the RMS one (0.3 / 0.42)
+0.506 / 0.412 and 0.503 / 0.409; sigma power above the 8-11 Hz power in the window
+beside the RMS one 0.514 / 0.425, at twice it 0.512 / 0.411; in place of the RMS one
+(scale-free) 0.297 / 0.304, at twice it 0.340 / 0.312, above 4-11 Hz 0.335 / 0.320.
+Without the night's RMS threshold wake is full of false spindles, whatever the relative
+criterion. Live only: the 10-epoch hold (:data:`MIN_HISTORY`) lasting until 1 / 3 / 5
+epochs with a K-complex or slow wave have been seen 0.423 / 0.405 / 0.397-0.405; the
+night-so-far threshold shrunk toward a population one in µV (6.0-8.4, the literature
+simulator's nights at C3-A2, ratio to the mean 1.83-1.85 as in the live excerpts: the
+early live threshold is low because the wake-only mean is) 0.411-0.428, with the
+literature prior median of ``total`` shrunk in too 0.411-0.442 (minutes 5-10 of the
+excerpts 0.05-0.35 against 0.08): at best noise-sized, and both are absolute µV, so
+wrong on another montage. And in
+the full live path the batch threshold alone wins nothing back (0.409): see
+:mod:`dreamband.features.context`.
 """
 
 from __future__ import annotations

@@ -19,6 +19,25 @@ REM    low amplitude, no spindles/K-complexes, low chin EMG and rapid eye moveme
 
 The hidden-Markov smoother (transitions from real Sleep-EDF expert hypnograms) turns
 these likelihoods into posteriors: forward-backward in batch, forward-only live.
+
+Rule variants tried for the live/batch gap and for N3 on every DREAMS excerpt (issue #4;
+30-s pooled kappa batch / live, now 0.514 / 0.423; measured on DREAMS, in-sample; none
+adopted). Scale-free N3 gates in place of "slow delta above the night's median": none
+0.321 / 0.340; relative slow delta above the night's median (``zctx_rel_sdelta``) 0.511 /
+0.387, epoch-only 0.490 / 0.378, above the literature prior median 0.406 / 0.317; the
+slow-wave fraction above the median of the epochs with a spindle or K-complex plus a
+margin of 0.05-0.2, no delta gate, 0.442-0.470 / 0.360-0.423 (live N3 F1 on excerpt 3 up
+to 0.40, batch's stays 0), with the delta gate kept (margin 0.1) 0.541 / 0.423 (a batch
+gain with a tuned margin, and the gap grows). Low amplitude from relative slow delta
+0.509 / 0.420, spectral edge 0.507 / 0.424, fixed 0.5 0.502 / 0.420. N2 context weight
+0 / 0.5 (now 0.8): 0.440 / 0.362, 0.499 / 0.408. Slow waves under muscle activity read
+as movement (the N3 likelihood times ``1 - m * high_freq``, m = 0.5 / 0.8 / 1): 0.523 /
+0.438, 0.520 / 0.421, 0.513 / 0.421 (excerpt 4's batch N3 F1 0.55 -> 0.29-0.33).
+Transitions raised to a power (rows renormalised, less sticky) 0.8 / 0.6 / 0.4: 0.526 /
+0.407, 0.527 / 0.397, 0.485 / 0.395 (excerpt 3's three isolated N3 epochs stay N2 in
+batch). Excerpt 3's per-epoch likelihoods favour N3 on 2 of its 3 N3 epochs and on 6 N2
+epochs with as many slow waves; excerpt 7's N3 epochs hold fewer slow waves than its N2
+and its last N1 / REM epochs 40-80 % slow waves, so no slow-wave rule finds its N3.
 """
 
 from __future__ import annotations
