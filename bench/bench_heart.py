@@ -8,12 +8,16 @@
   scored on the same epochs when ``sleepecg`` and a Keras backend can be imported.
 * sleep-accel (Walch 2019): our model family on the **study's own per-epoch features**
   (not computed by our pipeline), LOSO over 31 subjects.
-* smoother: batch rows use the shipped cycle-aware HMM (sleep-cycle prior from Sleep-EDF
-  hypnograms, :mod:`dreamband.staging.heart_cycle`), live rows the sticky HMM; each is also
-  shown with the other smoother, and the rr rows over three LightGBM seeds (mean, range).
+* smoother: batch and fixed-lag rows use the cycle-aware HMM (sleep-cycle prior from
+  Sleep-EDF hypnograms, :mod:`dreamband.staging.heart_cycle`; fixed-lag for the lag rows),
+  live rows the sticky HMM; each is also shown with the other smoother, and the rr rows over
+  three LightGBM seeds (mean, range).
 * timing: features + staging of one whole slpdb night (slp41, 6.5 h), models loaded.
 
-    DREAMBAND_DATA=/path/to/data python bench/bench_heart.py
+    DREAMBAND_DATA=/path/to/data python bench/bench_heart.py [--no-append] [--heart-only]
+
+``--no-append`` prints the figures without appending them to ``bench/RESULTS.md`` (for
+exploratory runs); ``--heart-only`` skips SleepECG, sleep-accel and the timing.
 
 SleepECG comes from the environment (``pip install sleepecg`` plus a Keras backend;
 ``KERAS_BACKEND`` defaults to ``jax``). Optionally ``DREAMBAND_SLEEPECG_PATH`` names an extra
@@ -22,6 +26,7 @@ SleepECG comes from the environment (``pip install sleepecg`` plus a Keras backe
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime as dt
 import io
@@ -38,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a sourc
 
 from dreamband.evaluation.heart import loso_predictions, report_nights
 from dreamband.evaluation.metrics import classification_report, format_report
+from dreamband.features.heart_lag import split_lag
 from dreamband.paths import data_dir
 from dreamband.staging.heart_data import load_nights
 from dreamband.staging.heart_model import CLASS_NAMES, apply_calibration, fit_calibration
@@ -143,7 +149,13 @@ def time_one_night(folder: Path) -> tuple[float, float, float, int, int]:
             hyp.n_epochs)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--no-append", action="store_true",
+                    help="print only; do not append to bench/RESULTS.md")
+    ap.add_argument("--heart-only", action="store_true",
+                    help="slpdb rows only: skip SleepECG, sleep-accel and the timing")
+    args = ap.parse_args(argv)
     root = data_dir()
     slpdb = root / "slpdb"
     lines = ["| variant | epochs | accuracy | kappa | macro-F1 | F1 W | F1 NREM | F1 REM | note |",
@@ -178,14 +190,24 @@ def main() -> int:
         preds = loso_predictions(nights, True, lag=lag)
         rep = report_nights(preds)["pooled"]
         sec = time.perf_counter() - t0
+        f, s = split_lag(lag)
         lines.append(row(f"slpdb {kind} live, fixed lag {lag} epochs ({lag // 2} min)", rep,
                          f"LOSO; epoch k decided at the end of epoch k+{lag}: features "
-                         f"{lag // 2} + smoothing {lag - lag // 2} epochs ahead ({sec:.0f} s)"))
+                         f"{f} + cycle-aware smoothing {s} epochs ahead ({sec:.0f} s)"))
         if (kind, lag) in (("rr", 40), ("rr", 60)):
+            lines.append(row(f"  slpdb rr live, fixed lag {lag}, sticky HMM instead",
+                             report_nights(loso_predictions(nights, True, lag=lag,
+                                                            cycle=False))["pooled"],
+                             "LOSO, same classifiers, sticky fixed-lag smoother"))
             text.append(format_report(rep, f"slpdb rr live, fixed lag {lag} (LOSO, pooled)"))
             reps = [rep] + [report_nights(loso_predictions(nights, True, lag=lag, seed=s))[
                 "pooled"] for s in SEEDS[1:]]
             lines.append(seed_row(f"  slpdb rr live, fixed lag {lag}, seed spread", reps))
+    if args.heart_only:
+        print("\n".join(lines))
+        print()
+        print("\n\n".join(text))
+        return 0
     secg, note = sleepecg_slpdb(slpdb)
     if secg is not None:
         lines.append(row("slpdb SleepECG wrn-gru-mesa", secg, note))
@@ -209,6 +231,8 @@ def main() -> int:
     print("\n".join(lines))
     print()
     print("\n\n".join(text))
+    if args.no_append:
+        return 0
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     block = [
         f"## bench_heart — {stamp}",

@@ -16,10 +16,11 @@ from dreamband.staging.heart_cycle import (
     CycleFilter,
     CyclePrior,
     build_cycle_prior,
+    cycle_fixed_lag_smooth,
     cycle_smooth,
     load_cycle_prior,
 )
-from dreamband.staging.heart_model import hmm_smooth
+from dreamband.staging.heart_model import fixed_lag_smooth, hmm_smooth, smooth_night
 
 
 def random_probs(n: int, seed: int = 0) -> np.ndarray:
@@ -51,6 +52,44 @@ def test_forward_filter_is_causal_and_matches_the_one_pass_result():
     both = cycle_smooth(p, False, 0.98, prior)
     np.testing.assert_allclose(both.sum(axis=1), 1.0)
     assert not np.allclose(both[:100], one_pass[:100])
+
+
+def test_fixed_lag_cycle_smoothing_spans_forward_to_forward_backward():
+    p = random_probs(150, seed=2)
+    prior = toy_prior()
+    np.testing.assert_allclose(cycle_fixed_lag_smooth(p, 0, 0.98, prior),
+                               cycle_smooth(p, True, 0.98, prior), atol=1e-12)
+    np.testing.assert_allclose(cycle_fixed_lag_smooth(p, 400, 0.98, prior),
+                               cycle_smooth(p, False, 0.98, prior), atol=1e-12)
+    flat = CyclePrior(np.ones(30), np.full(30, 1 / 30))
+    np.testing.assert_allclose(cycle_fixed_lag_smooth(p, 9, 0.98, flat),
+                               fixed_lag_smooth(p, 9, 0.98), atol=1e-12)
+    with pytest.raises(ValueError, match="lag"):
+        cycle_fixed_lag_smooth(p, -1, 0.98, prior)
+    assert cycle_fixed_lag_smooth(p[:0], 5, 0.98, prior).shape == (0, 3)
+
+
+def test_fixed_lag_cycle_smoothing_of_epoch_k_needs_only_epochs_up_to_k_plus_lag():
+    p = random_probs(150, seed=5)
+    prior = toy_prior()
+    lag = 12
+    full = cycle_fixed_lag_smooth(p, lag, 0.98, prior)
+    part = cycle_fixed_lag_smooth(p[:90], lag, 0.98, prior)
+    np.testing.assert_array_equal(part[: 90 - lag], full[: 90 - lag])
+    assert not np.allclose(part[90 - lag:], full[90 - lag:90])
+    np.testing.assert_allclose(full.sum(axis=1), 1.0)
+
+
+def test_smooth_night_uses_the_cycle_prior_in_fixed_lag_mode():
+    from dreamband.features.heart_lag import split_lag
+
+    p = random_probs(120, seed=6)
+    prior = toy_prior()
+    ahead = split_lag(40)[1]
+    np.testing.assert_array_equal(smooth_night(p, True, 0.98, 40, prior),
+                                  cycle_fixed_lag_smooth(p, ahead, 0.98, prior))
+    np.testing.assert_array_equal(smooth_night(p, True, 0.98, 40),
+                                  fixed_lag_smooth(p, ahead, 0.98))
 
 
 def test_rem_right_after_rem_is_suppressed_and_rem_after_a_cycle_is_not():
@@ -101,25 +140,65 @@ def test_shipped_prior_is_reproduced_from_the_sleep_edf_hypnograms(sleep_edf_dir
     assert built["counts"] == shipped["counts"]
 
 
-def test_shipped_batch_models_use_the_cycle_smoother_and_live_ones_the_sticky_one():
+def test_trained_models_use_the_smoother_of_their_recipe(heart_models):
+    from dreamband.staging.heart_train import uses_cycle_prior
+
     for kind in ("rr", "hr"):
         _, meta = load_heart_model(kind, False)
         assert meta["smoothing"]["method"] == "hmm-cycle"
         assert model_cycle_prior(meta) is not None
         for lag in (0, 40, 60):
             _, meta = load_heart_model(kind, True, lag=lag)
-            assert model_cycle_prior(meta) is None
+            assert (model_cycle_prior(meta) is not None) == uses_cycle_prior(True, lag)
 
 
-def test_live_stager_follows_a_sidecar_that_asks_for_the_cycle_smoother(tmp_path):
+def test_fixed_lag_staging_with_the_cycle_smoother_is_final_after_lag_epochs(
+    tmp_path, heart_models
+):
+    import shutil
+
+    from dreamband.staging.heart_train import model_filename
+
+    lag = 40
+    load_heart_model("rr", True, lag=lag)  # trained on first use
+    name = model_filename("slpdb", "rr", True, lag)
+    side = json.loads((heart_models / name).with_suffix(".json").read_text())
+    folders = {}
+    for method in ("hmm-cycle", "hmm"):  # the same booster with either smoother
+        folder = tmp_path / method
+        folder.mkdir()
+        shutil.copy(heart_models / name, folder / name)
+        smoothing = {**side["smoothing"], "method": method, "cycle_prior": CYCLE_PRIOR_FILE}
+        if method == "hmm":
+            smoothing.pop("cycle_prior")
+        (folder / name).with_suffix(".json").write_text(
+            json.dumps({**side, "smoothing": smoothing}))
+        folders[method] = folder
+    rng = np.random.default_rng(8)
+    beats = np.cumsum(0.9 + 0.05 * rng.standard_normal(6000)
+                      + 0.1 * np.sin(np.arange(6000) / 700.0))
+    full = stage_heart(BeatSeries(times=beats), live=True, lag=lag,
+                       model_dir=folders["hmm-cycle"])
+    seen = 60 + lag
+    part = stage_heart(BeatSeries(times=beats[beats <= 30.0 * seen]), live=True, lag=lag,
+                       n_epochs=seen, model_dir=folders["hmm-cycle"])
+    np.testing.assert_allclose(part.probabilities[:60], full.probabilities[:60], atol=1e-12)
+    sticky = stage_heart(BeatSeries(times=beats), live=True, lag=lag, model_dir=folders["hmm"])
+    assert not np.allclose(sticky.probabilities, full.probabilities)
+
+
+def test_live_stager_follows_a_sidecar_that_asks_for_the_cycle_smoother(
+    tmp_path, heart_models
+):
     import shutil
 
     from dreamband.live.heart import HeartLiveStager
     from dreamband.staging.heart_train import model_filename
 
+    load_heart_model("rr", True)  # trained on first use
     name = model_filename("slpdb", "rr", True)
-    shutil.copy(models_dir() / name, tmp_path / name)
-    side = json.loads((models_dir() / name).with_suffix(".json").read_text())
+    shutil.copy(heart_models / name, tmp_path / name)
+    side = json.loads((heart_models / name).with_suffix(".json").read_text())
     side["smoothing"].update(method="hmm-cycle", cycle_prior=CYCLE_PRIOR_FILE)
     (tmp_path / name).with_suffix(".json").write_text(json.dumps(side))
     rng = np.random.default_rng(4)

@@ -10,10 +10,9 @@ from dreamband.core.beats import BeatSeries
 from dreamband.features.heart_context import feature_names, heart_features
 from dreamband.features.heart_lag import lag_features, split_lag
 from dreamband.heart.grid import prepare_beats
-from dreamband.paths import models_dir
 from dreamband.staging.heart import stage_heart
 from dreamband.staging.heart_model import fixed_lag_smooth, hmm_smooth
-from dreamband.staging.heart_train import LAGS, model_filename
+from dreamband.staging.heart_train import LAGS
 
 
 @pytest.mark.parametrize(("lag", "cut"), [(1, 30), (10, 40), (20, 77)])
@@ -59,6 +58,9 @@ def test_split_lag_shares_the_whole_delay():
     assert split_lag(0) == (0, 0)
     assert split_lag(40) == (20, 20)
     assert split_lag(7) == (3, 4)
+    assert split_lag(60) == (50, 10)  # chosen by nested selection (SMOOTHING_SHARE)
+    for delay in (0, 1, 7, 40, 60, 61):
+        assert sum(split_lag(delay)) == delay
     with pytest.raises(ValueError, match="lag"):
         split_lag(-2)
 
@@ -74,12 +76,10 @@ def test_fixed_lag_smoothing_spans_forward_to_forward_backward():
     np.testing.assert_allclose(lagged.sum(axis=1), 1.0)
 
 
-@pytest.mark.skipif(
-    not (models_dir() / model_filename("slpdb", "rr", True, LAGS[0])).is_file(),
-    reason="fixed-lag heart model not trained yet (dreamband train slpdb)",
-)
-def test_fixed_lag_staging_of_a_prefix_is_final_except_for_the_last_lag_epochs():
-    lag = LAGS[0]
+@pytest.mark.parametrize("lag", LAGS)
+def test_fixed_lag_staging_of_a_prefix_is_final_except_for_the_last_lag_epochs(
+    heart_models, lag
+):
     times = varied_night(6000)
     full = stage_heart(BeatSeries(times=times), live=True, lag=lag)
     seen = 60 + lag

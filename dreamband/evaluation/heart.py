@@ -85,9 +85,9 @@ def loso_predictions(
         features of the same delay (``load_nights(..., lag=lag)``).
     cycle : bool, optional
         Smooth with the cycle-aware HMM and the shipped sleep-cycle prior
-        (:mod:`dreamband.staging.heart_cycle`) instead of the sticky HMM (never with
-        ``lag > 0``, which always uses the sticky fixed-lag smoother). Default: as the
-        shipped models (:func:`~dreamband.staging.heart_train.uses_cycle_prior`): batch only.
+        (:mod:`dreamband.staging.heart_cycle`; fixed-lag with ``lag > 0``) instead of the
+        sticky HMM. Default: batch and fixed-lag live, not plain live (the recipe of
+        :func:`~dreamband.staging.heart_train.uses_cycle_prior`).
     seed : int, optional
         LightGBM seed (default: that of
         :data:`~dreamband.staging.heart_model.LGB_PARAMS`), to measure the seed spread.
@@ -97,9 +97,9 @@ def loso_predictions(
     list of OutOfSubject
     """
     if cycle is None:
-        cycle = not live
+        cycle = not live or lag > 0
     prior = None
-    if cycle and not (live and lag > 0):
+    if cycle:
         from dreamband.staging.heart_cycle import load_cycle_prior
 
         prior = load_cycle_prior()

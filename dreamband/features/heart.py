@@ -33,6 +33,12 @@ artefact) intervals over 5 min (kappa / REM F1 0.438 / 0.326 vs 0.453 / 0.378, s
 cyclic variation of heart rate (largest autocorrelation of HR at 25-120 s lags, VLF peak
 concentration and 0.008-0.04 Hz power over 5 min: 0.421 / 0.260); all of them 0.398 /
 0.235 (3 seeds). Apnoea severity differs between these patients and the trees latch on it.
+Session 4, respiration from the heart (batch, one variant fixed before scoring): breaths
+as upward zero crossings of the 0.1-0.5 Hz band-passed RR series (4-Hz linear grid,
+zero-phase, intervals of 1.5-12 s without gaps), their coefficient of variation over a
+centred 120 s, night-z-scored (``resp_cv_z``). Higher in REM than NREM in 11 of the 13
+nights with REM, yet slpdb LOSO (3 seeds) kappa 0.467 -> 0.462, W F1 0.654 -> 0.653,
+REM F1 0.396 -> 0.387 [0.374-0.402]: not adopted, so no causal twin either.
 
 References: Task Force of the ESC and NASPE, Heart rate variability: standards of
 measurement, Circulation 1996;93:1043-1065 (time/frequency measures and bands).

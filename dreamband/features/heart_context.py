@@ -171,7 +171,8 @@ def heart_features(
         features of :func:`dreamband.features.heart_lag.lag_features` (plus the fixed-lag
         ``hr_hp_sd``) with the feature share of the delay
         (:func:`~dreamband.features.heart_lag.split_lag`: epoch ``k`` uses samples up to
-        the end of epoch ``k + lag // 2``; the smoother takes the rest); ignored in batch.
+        the end of epoch ``k + split_lag(lag)[0]``; the smoother takes the rest); ignored
+        in batch.
 
     Returns
     -------

@@ -25,6 +25,7 @@ from dreamband.core.hypnogram import Hypnogram
 from dreamband.errors import DreambandError, InputFileError, ModelError
 from dreamband.features.heart import EPOCH
 from dreamband.features.heart_context import feature_names, heart_features
+from dreamband.features.heart_lag import split_lag
 from dreamband.heart.grid import HeartSeries, prepare_beats, prepare_hr
 from dreamband.staging.heart_model import CLASS_NAMES, STAY, predict_night
 from dreamband.staging.heart_train import KIND, variant_name
@@ -42,7 +43,9 @@ def _load(path: str, kind: str, live: bool, lag: int = 0) -> tuple[Any, dict]:
     from dreamband.staging.modelfile import load_model
 
     expect = {"kind": KIND, "input": kind, "variant": variant_name(live, lag),
-              "features": feature_names(live, lag, kind), "classes": list(CLASS_NAMES)}
+              "features": feature_names(live, lag, kind), "classes": list(CLASS_NAMES),
+              # same column names, other look-ahead: a model of another split is stale
+              "feature_lag_epochs": split_lag(lag)[0] if live else 0}
     return load_model(path, expect=expect)
 
 
