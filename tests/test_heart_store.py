@@ -96,3 +96,55 @@ def test_a_stale_model_in_the_user_folder_is_retrained(monkeypatch, tmp_path, he
     _booster, meta = load_heart_model("rr", False)
     assert calls == [False, True]
     assert meta["features"] == json.loads(good.with_suffix(".json").read_text())["features"]
+
+
+def test_a_model_fitted_without_a_subject_stages_that_subject(tmp_path, slpdb_dir):
+    """What bench_live uses to replay held-out subjects: no calibration, no CV, same API."""
+    from dreamband.io.slpdb import read_slpdb_beats
+    from dreamband.staging.heart import stage_heart
+    from dreamband.staging.heart_data import load_nights
+    from dreamband.staging.heart_train import fit_heart_model
+
+    nights = load_nights("slpdb", slpdb_dir, live=True, kind="rr")
+    held = nights[0].subject
+    train = [n for n in nights if n.subject != held][:4]
+    path = fit_heart_model(train, tmp_path, "rr", live=True)
+    side = json.loads(path.with_suffix(".json").read_text())
+    assert side["training_records"] == [n.record for n in train]
+    assert side["calibration"] is None and side["cv_scores"]["scheme"] == "none computed"
+    beats = read_slpdb_beats(slpdb_dir / f"{nights[0].record}.hea")
+    hyp = stage_heart(beats, live=True, model_dir=tmp_path)
+    assert hyp.n_epochs > 100 and set(hyp.stages[hyp.stages >= 0]) <= {0, 1, 2}
+
+
+def test_models_command_lists_shipped_tables_and_trained_models(tmp_path, monkeypatch,
+                                                                capsys):
+    from dreamband.cli.main import main
+    from dreamband.staging.modelfile import save_model
+
+    monkeypatch.setenv("DREAMBAND_MODELS", str(tmp_path / "m"))
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "hmm_transitions_v1.json" in out and "Sleep-EDF" in out
+    assert "none yet" in out
+
+    class Booster:  # the two calls save_model makes
+        def num_feature(self) -> int:
+            return 2
+
+        def model_to_string(self) -> str:
+            return "tree"
+
+    save_model(Booster(), tmp_path / "m" / "heart_slpdb_rr_live.txt",
+               {"kind": "heart-stager", "features": ["a", "b"], "classes": ["W", "NREM", "REM"],
+                "dataset": "slpdb", "input": "rr", "variant": "live",
+                "training_records": ["slp01a", "slp03"],
+                "cv_scores": {"scheme": "leave-one-subject-out", "kappa": 0.3614}})
+    (tmp_path / "m" / "broken.txt").write_text("x")
+    assert main(["models", "--json", str(tmp_path / "list.json")]) == 0
+    out = capsys.readouterr().out
+    assert "heart_slpdb_rr_live.txt" in out and "leave-one-subject-out kappa 0.361" in out
+    assert "broken.txt" in out and "sidecar missing" in out
+    doc = json.loads((tmp_path / "list.json").read_text())
+    assert [m["file"] for m in doc["trained"]] == ["broken.txt", "heart_slpdb_rr_live.txt"]
+    assert doc["trained"][1]["n_training_records"] == 2

@@ -2,8 +2,10 @@
 
 EEG datasets (``sleep-edf``, ``dreams``) train the LightGBM EEG stager over the same
 evidence the rules use; heart datasets (``slpdb``, ``sleep-accel``) train the heart-rate
-stager. Scores are cross-validated subject-wise and stored in the sidecar. A model trained
-on DREAMS is for local evaluation only (its licence forbids derivatives).
+stager. Scores are cross-validated subject-wise and stored in the sidecar. Models are
+written to the user model folder (``$DREAMBAND_MODELS``), where the stagers find them; no
+trained model ships with dreamband. A model trained on DREAMS is for local evaluation only
+(its licence forbids derivatives).
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[0].split(": ", 1)[-1],
     )
     p.add_argument("dataset", choices=EEG + HEART)
-    p.add_argument("--out", metavar="FILE", help="model file (.txt); sidecar written beside it")
+    p.add_argument("--out", metavar="PATH",
+                   help="EEG: model file (.txt), sidecar written beside it (default for "
+                        "sleep-edf: the model engine's default in the user model folder); "
+                        "heart: output folder (default: the user model folder, "
+                        "$DREAMBAND_MODELS, where stagers look for them)")
     p.add_argument("--epoch", type=float, default=30.0, choices=(20.0, 30.0),
                    help="epoch length in seconds (EEG)")
     p.add_argument("--data-dir", metavar="DIR", help="data folder (default $DREAMBAND_DATA)")

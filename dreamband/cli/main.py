@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "rem",
     "evaluate",
     "train",
+    "models",
     "sync",
     "forecast",
     "scan",

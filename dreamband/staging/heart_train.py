@@ -43,7 +43,8 @@ from dreamband.staging.heart_model import (
 )
 from dreamband.staging.modelfile import save_model
 
-__all__ = ["KIND", "LAGS", "model_filename", "train_heart", "train_heart_variant",
+__all__ = ["KIND", "LAGS", "fit_heart_model", "model_filename", "train_heart",
+           "train_heart_variant",
            "uses_cycle_prior", "variant_name"]
 
 logger = logging.getLogger(__name__)
@@ -156,21 +157,60 @@ def train_heart_variant(
     pathlib.Path
         The model file (sidecar beside it).
     """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    prior = out / CYCLE_PRIOR_FILE
-    if uses_cycle_prior(live, lag) and not prior.is_file():
-        from dreamband.paths import models_dir
-
-        # the smoother's sleep-cycle prior travels with the models
-        shutil.copyfile(models_dir() / CYCLE_PRIOR_FILE, prior)
     nights = load_nights(dataset, data_dir, live=live, kind=kind, lag=lag)
     preds = loso_predictions(nights, live, threads=threads, lag=lag,
                              cycle=uses_cycle_prior(live, lag))
     rep = report_nights(preds)
     smooth = np.vstack([p.smooth for p in preds])
     y = np.concatenate([p.y for p in preds])
-    calibration = fit_calibration(smooth, y)
+    path = fit_heart_model(
+        nights, out, kind, live, lag, threads, dataset,
+        calibration=fit_calibration(smooth, y),
+        cv_scores={"scheme": "leave-one-subject-out", **_summary(rep["pooled"])},
+    )
+    logger.info("%s: LOSO kappa %.3f", path.name, rep["pooled"]["kappa"])
+    return path
+
+
+def fit_heart_model(
+    nights: list, out: str | os.PathLike, kind: str, live: bool, lag: int = 0,
+    threads: int = 1, dataset: str = "slpdb", calibration: dict | None = None,
+    cv_scores: dict | None = None,
+) -> Path:
+    """Fit one heart model on given labelled nights and save it with its sidecar.
+
+    :func:`train_heart_variant` calls it on every night of a dataset, with the calibration
+    and scores of its leave-one-subject-out pass; an evaluation calls it on the nights of
+    the training subjects only (e.g. ``bench/bench_live.py`` replays each held-out subject
+    through the live engine with models that never saw it).
+
+    Parameters
+    ----------
+    nights : list of NightFeatures
+        Training nights (:func:`dreamband.staging.heart_data.load_nights` of the same
+        ``kind``, ``live`` and ``lag``).
+    out : path
+        Output folder (the sleep-cycle prior is copied there when the variant uses it).
+    kind, live, lag, threads, dataset
+        As in :func:`train_heart_variant`.
+    calibration : dict, optional
+        Temperature calibration; None leaves probabilities uncalibrated (stages are the
+        same: the temperature does not move the argmax).
+    cv_scores : dict, optional
+        Cross-validated scores for the sidecar (default: none computed).
+
+    Returns
+    -------
+    pathlib.Path
+        The model file.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if uses_cycle_prior(live, lag) and not (out / CYCLE_PRIOR_FILE).is_file():
+        from dreamband.paths import models_dir
+
+        # the smoother's sleep-cycle prior travels with the models
+        shutil.copyfile(models_dir() / CYCLE_PRIOR_FILE, out / CYCLE_PRIOR_FILE)
     X = np.vstack([n.X for n in nights])
     yy = np.concatenate([n.y for n in nights])
     booster = fit_booster(X, yy, threads=threads)
@@ -197,11 +237,10 @@ def train_heart_variant(
         "params": {**LGB_PARAMS, "n_trees": N_TREES, "class_weight": "balanced"},
         "training_records": [n.record for n in nights],
         "n_training_epochs": int(np.count_nonzero(yy >= 0)),
-        "cv_scores": {"scheme": "leave-one-subject-out", **_summary(rep["pooled"])},
+        "cv_scores": cv_scores or {"scheme": "none computed"},
         **_ATTRIBUTION[dataset],
     }
     save_model(booster, path, sidecar)
-    logger.info("%s: LOSO kappa %.3f", path.name, rep["pooled"]["kappa"])
     return path
 
 
