@@ -92,6 +92,10 @@ def main() -> int:
     prep = time.perf_counter() - t0
     print(f"{len(nights)} nights ({len(heart)} slpdb heart, {n_edf} simulated EDF); "
           f"inputs ready in {prep:.0f} s")
+    from dreamband.staging.heart_store import ensure_heart_model
+
+    for kind in ("rr", "hr"):  # trained once from slpdb on first use; not part of the timing
+        ensure_heart_model(kind)
     hours = 0.0
     out_root = cache / "out"
     rows = [

@@ -3,7 +3,7 @@
 * slpdb (MIT-BIH Polysomnographic Database, 16 records, 14 subjects: slp01a/b and
   slp02a/b are one subject each): our features from the beat annotations, LOSO, batch and
   live, from RR intervals and from a 1-Hz HR stream derived from the beats; live with
-  decisions delayed by a fixed lag (5/10/20/30 min; shipped: 20 and 30 min) reported
+  decisions delayed by a fixed lag (5/10/20/30 min; trained: 20 and 30 min) reported
   separately. SleepECG's pretrained ``wrn-gru-mesa`` (trained on MESA, never on slpdb) is
   scored on the same epochs when ``sleepecg`` and a Keras backend can be imported.
 * sleep-accel (Walch 2019): our model family on the **study's own per-epoch features**
@@ -50,7 +50,7 @@ from dreamband.staging.heart_model import CLASS_NAMES, apply_calibration, fit_ca
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 LABELS = (0, 1, 2)
-SEEDS = (7, 11, 23)  # 7 = the shipped models' seed
+SEEDS = (7, 11, 23)  # 7 = the trained models' seed
 
 
 def row(name: str, rep: dict, extra: str = "") -> str:
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             name = f"slpdb {kind} {'live' if live else 'batch'}"
             sec = time.perf_counter() - t0
             smoother = "sticky HMM" if live else "cycle-aware HMM"
-            lines.append(row(name, rep["pooled"], f"LOSO, {smoother} (shipped; {sec:.0f} s)"))
+            lines.append(row(name, rep["pooled"], f"LOSO, {smoother} (default; {sec:.0f} s)"))
             other = loso_predictions(nights, live, cycle=live)
             lines.append(row(f"  {name}, {'cycle-aware' if live else 'sticky'} HMM instead",
                              report_nights(other)["pooled"],
