@@ -109,3 +109,14 @@ def test_replay_cli_rejects_bad_speed_and_missing_sources(tmp_path, capsys):
         main(["replay", "virtual:generated:1", "--speed", "fast", "--out", str(tmp_path)])
     assert main(["replay", str(tmp_path / "missing.edf"), "--out", str(tmp_path / "s")]) == 2
     assert "missing.edf" in capsys.readouterr().err
+
+
+def test_window_members_shows_who_handed_over():
+    from dreamband.replay.console import window_members
+
+    assert window_members({"members": ["a", "b"], "involved": ["a", "b"]}) == "a, b"
+    # a and b hand over to c: nobody is in REM throughout, yet k are at every epoch
+    assert window_members({"members": [], "involved": ["a", "b", "c"]}) == (
+        "a (part), b (part), c (part)")
+    assert window_members({"members": ["b"], "involved": ["a", "b"]}) == "a (part), b"
+    assert window_members({"members": ["x"]}) == "x"  # older summaries without "involved"

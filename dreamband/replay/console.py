@@ -16,7 +16,7 @@ from dreamband.replay.session import ReplayOptions, ReplayResult, run_replay
 from dreamband.replay.sources import ReplaySource
 from dreamband.replay.view import ReplayView, format_clock
 
-__all__ = ["run_and_show", "summary_lines"]
+__all__ = ["run_and_show", "summary_lines", "window_members"]
 
 
 def summary_lines(result: ReplayResult) -> list[str]:
@@ -47,11 +47,9 @@ def summary_lines(result: ReplayResult) -> list[str]:
     lines.append(f"group REM windows: {len(windows)}")
     for w in windows[:8]:
         start, end = w.get("start_s"), w.get("end_s")
-        members = w.get("members") or w.get("participants") or []
         if start is not None and end is not None:
             lines.append(f"  {format_clock(float(start))}-{format_clock(float(end))} "
-                         f"({(float(end) - float(start)) / 60:.1f} min): "
-                         f"{', '.join(map(str, members))}")
+                         f"({(float(end) - float(start)) / 60:.1f} min): {window_members(w)}")
     lat = result.latencies
     if lat.size:
         lines.append(f"engine processing per decided epoch: p50 "
@@ -85,3 +83,23 @@ def run_and_show(sources: Sequence[ReplaySource], *, options: ReplayOptions,
     for line in summary_lines(result):
         console.print(line, highlight=False, markup=False, soft_wrap=True)
     return result
+
+
+def window_members(window: dict) -> str:
+    """Who was in a group window: everyone in REM during it, and for those in REM only part
+    of it (others handed over to them) a note saying so.
+
+    Parameters
+    ----------
+    window : dict
+        A group window as the engine's summary gives it (``members``: in REM throughout;
+        ``involved``: in REM at some epoch).
+
+    Returns
+    -------
+    str
+        E.g. ``"ann, bob (part), cy (part)"``.
+    """
+    members = [str(m) for m in window.get("members") or []]
+    involved = [str(m) for m in window.get("involved") or members]
+    return ", ".join(m if m in members else f"{m} (part)" for m in involved)
