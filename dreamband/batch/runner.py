@@ -248,14 +248,14 @@ def _iter_dask(
             client.close()
 
 
-def _prepare_heart_models() -> None:
-    """Train missing batch heart models once, before the workers start (so that every night
-    of the run records the same model version); a machine without slpdb leaves the heart
-    nights to fail one by one with the reason."""
+def _prepare_heart_models(kinds: Sequence[str]) -> None:
+    """Train the missing batch heart models of ``kinds`` once, before the workers start (so
+    that every night of the run records the same model version); a machine without slpdb
+    leaves the heart nights to fail one by one with the reason."""
     from dreamband.errors import ModelError
     from dreamband.staging.heart_store import ensure_heart_model
 
-    for kind in ("rr", "hr"):
+    for kind in kinds:
         try:
             ensure_heart_model(kind)
         except ModelError:
@@ -291,8 +291,11 @@ def run_nights(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     workers = max(1, workers or os.cpu_count() or 1)
-    if any(n.kind == "heart" for n in nights):
-        _prepare_heart_models()
+    heart = [n for n in nights if n.kind == "heart"]
+    if heart:
+        # WFDB records give beats (rr); a CSV may hold RR intervals or heart rate
+        csv = any(n.path.suffix.lower() not in (".hea", ".ecg") for n in heart)
+        _prepare_heart_models(("rr", "hr") if csv else ("rr",))
     if scheduler is not None:
         stream = _iter_dask(nights, out, options, scheduler)
     else:

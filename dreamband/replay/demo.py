@@ -59,13 +59,6 @@ def _slpdb_records(folder: Path | None) -> list[str]:
             and (folder / "slpdb" / f"{r}.ecg").is_file()]
 
 
-def _heart_model_trained() -> bool:
-    from dreamband.staging.heart_store import heart_model_file
-
-    path = heart_model_file("rr", live=True)
-    return path.is_file() and path.with_suffix(".json").is_file()
-
-
 def demo_sources(data_dir: str | os.PathLike | None = None, n_eeg: int = 3, n_heart: int = 3,
                  seed: int = 0) -> tuple[list[ReplaySource], list[str]]:
     """Participants of the demo and sentences saying what they are made of.
@@ -91,13 +84,13 @@ def demo_sources(data_dir: str | os.PathLike | None = None, n_eeg: int = 3, n_he
              "data folder: none found (set $DREAMBAND_DATA or --data-dir); using built-in "
              "generated nights"]
     sources: list[ReplaySource] = []
+    from dreamband.staging.heart_store import ensure_heart_model, is_trained
+
     heart = _slpdb_records(folder)
     if n_heart and heart:
-        from dreamband.staging.heart_store import ensure_heart_model
-
         # the live model (trained on first use) is ready before any band starts
         ensure_heart_model("rr", live=True, data_dir=folder)
-    elif n_heart and not _heart_model_trained():
+    elif n_heart and not is_trained("rr", live=True):
         notes.append(f"heart-rate bands: none, {n_heart} more EEG bands instead (the heart "
                      "stager is trained from PhysioNet slpdb, which is not here: "
                      "`dreamband fetch slpdb --purpose heart-staging`)")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from dreamband.errors import ModelError
 
-__all__ = ["ensure_heart_model", "heart_model_file", "slpdb_folder"]
+__all__ = ["ensure_heart_model", "heart_model_file", "is_trained", "slpdb_folder"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,24 @@ def heart_model_file(kind: str, live: bool = False, lag: int = 0,
 
     folder = Path(model_dir) if model_dir is not None else user_models_dir()
     return folder / model_filename("slpdb", kind, live, int(lag) if live else 0)
+
+
+def is_trained(kind: str, live: bool = False, lag: int = 0) -> bool:
+    """Whether the user model folder holds this variant (model file and sidecar).
+
+    Parameters
+    ----------
+    kind : {"rr", "hr"}
+        Input kind.
+    live : bool
+        Causal variant.
+    lag : int
+        With ``live``: decision delay in epochs.
+    """
+    from dreamband.staging.modelfile import sidecar_path
+
+    path = heart_model_file(kind, live, lag)
+    return path.is_file() and sidecar_path(path).is_file()
 
 
 @contextlib.contextmanager
@@ -131,17 +149,16 @@ def ensure_heart_model(kind: str, live: bool = False, lag: int = 0,
         If the model is missing (or stale) and slpdb is not on this machine.
     """
     from dreamband.staging.heart_train import train_heart_variant
-    from dreamband.staging.modelfile import sidecar_path
 
     path = heart_model_file(kind, live, lag)
-    if not retrain and path.is_file() and sidecar_path(path).is_file():
+    if not retrain and is_trained(kind, live, lag):
         return path
     folder = slpdb_folder(data_dir)
     if folder is None:
         raise ModelError(_missing_message(path, data_dir))
     with _locked(path.parent):
         # another process may have trained it while this one waited for the lock
-        if retrain or not (path.is_file() and sidecar_path(path).is_file()):
+        if retrain or not is_trained(kind, live, lag):
             logger.warning("training heart model %s from slpdb records in %s (first use, "
                            "a few seconds)", path.name, folder)
             # one LightGBM thread: OpenMP threads spin badly on a busy machine, and the
