@@ -176,6 +176,7 @@ def test_agreement_aligns_a_reference_that_starts_later(tmp_path: Path) -> None:
     assert out["ref_accuracy"] == pytest.approx(4 / 5)
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_nights_table_summarises_signal_quality(tmp_path: Path) -> None:
     import edfio
 

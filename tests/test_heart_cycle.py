@@ -221,6 +221,7 @@ def test_a_sidecar_naming_a_missing_prior_is_refused(tmp_path):
         model_cycle_prior(meta, tmp_path)
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_live_stager_steps_equal_live_stage_heart():
     from dreamband.live.heart import HeartLiveStager
 

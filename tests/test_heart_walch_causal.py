@@ -67,6 +67,7 @@ def test_the_column_goes_to_the_adopted_live_variants_only():
     np.testing.assert_array_equal(X[:, -1], causal_hr_high_pass_sd(hs, X.shape[0]))
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_live_hr_stager_rows_equal_the_whole_night_causal_features():
     from dreamband.live.heart import HeartLiveStager
 

@@ -88,6 +88,7 @@ def _world(disconnect_hr: list[tuple[float, float]] | None = None):
     return world, people, options
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_a_lab_run_stages_both_bands_marks_the_drop_and_records_wall_clock(tmp_path) -> None:
     world, people, band_options = _world(disconnect_hr=[(300.0, 60.0)])
     updates: list[dict] = []
@@ -144,6 +145,7 @@ def test_a_band_that_never_answers_stops_the_start_with_a_line_naming_it(tmp_pat
                             band_options=band_options, timebase=world.timebase))
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_a_band_with_a_known_profile_may_join_late(tmp_path) -> None:
     world, people, band_options = _world()
     dev = world.add_band("heart_rate", link=LinkConfig(disconnects=[(0.0, 240.0)]))
@@ -158,6 +160,7 @@ def test_a_band_with_a_known_profile_may_join_late(tmp_path) -> None:
     assert 7 <= first <= 9  # out of range for the first 4 minutes: absent until then
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_cancelling_a_lab_run_closes_the_session_cleanly(tmp_path) -> None:
     world, people, band_options = _world()
     out = tmp_path / "s"
@@ -178,7 +181,8 @@ def test_cancelling_a_lab_run_closes_the_session_cleanly(tmp_path) -> None:
 
 
 # ----------------------------------------------------------------------------- CLI, pipeline
-def test_cli_lab_virtual_runs_and_bad_arguments_are_one_line(tmp_path, capsys) -> None:
+def test_cli_lab_virtual_runs_and_bad_arguments_are_one_line(tmp_path, capsys,
+                                                             heart_models) -> None:
     assert main(["lab", "--virtual", "2", "--speed", "max", "--minutes", "10",
                  "--out", str(tmp_path / "s"), "--quiet"]) == 0
     out = capsys.readouterr().out
@@ -231,6 +235,7 @@ def test_lab_view_shows_links_stages_and_the_group() -> None:
     assert line.startswith("[lab 1:02:05]") and "bob DOWN ? p(REM)=- q=0.00 gaps=3" in line
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_events_are_written_as_json_lines_with_wall_clock_times(tmp_path) -> None:
     world, people, band_options = _world(disconnect_hr=[(300.0, 60.0)])
     out, log = tmp_path / "s", tmp_path / "events.jsonl"
@@ -273,6 +278,7 @@ def test_a_reader_that_goes_away_stops_the_event_log_not_the_session(tmp_path) -
 
 
 @pytest.mark.parametrize("stream", ["ecg", None])
+@pytest.mark.usefixtures("heart_models")
 def test_a_polar_strap_is_staged_from_its_raw_ecg_or_its_rr_intervals(tmp_path, stream) -> None:
     world = VirtualWorld(SimulatedTime())
     dev = world.add_band("polar_h10", link=LinkConfig(seed=3))
@@ -311,3 +317,15 @@ def test_cli_lab_says_which_bands_never_connected(tmp_path, capsys, monkeypatch)
     monkeypatch.setattr(console, "run_and_show", none)
     assert main(["lab", "a=AA:heart_rate", "b=BB:heart_rate", "--out", str(tmp_path)]) == 2
     assert "lab: no band ever connected: a (AA: no answer); b" in capsys.readouterr().err
+
+
+def test_cli_lab_virtual_without_a_heart_model_uses_headbands_and_says_why(
+        tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("DREAMBAND_DATA", str(tmp_path / "no-data"))
+    monkeypatch.setenv("DREAMBAND_MODELS", str(tmp_path / "models"))
+    assert main(["lab", "--virtual", "2", "--speed", "max", "--minutes", "2",
+                 "--out", str(tmp_path / "s"), "--quiet"]) == 0
+    got = capsys.readouterr()
+    assert "every band is a Muse headband" in got.err and "dreamband fetch slpdb" in got.err
+    assert "sleeper1: muse" in got.out and "sleeper2: muse" in got.out
+    assert not (tmp_path / "models").exists()

@@ -117,6 +117,7 @@ def test_an_epoch_with_too_much_missing_signal_is_unscored_never_invented() -> N
     assert summary["participants"]["a"]["n_scored"] == summary["participants"]["a"]["n_epochs"] - 1
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_a_band_that_drops_out_gets_unscored_epochs_from_tick_and_the_group_moves_on() -> None:
     sl = sleeper(6)
     eng = LiveEngine(EpochGrid(ORIGIN), clock=Clock(), forecast_every=0, grace=5.0)
@@ -137,6 +138,7 @@ def test_a_band_that_drops_out_gets_unscored_epochs_from_tick_and_the_group_move
     assert snap["participants"]["late"]["n_epochs"] == 0
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_events_are_ordered_per_participant_and_in_host_time() -> None:
     sl = sleeper(12)
     beats = sl.beats().times
@@ -159,6 +161,7 @@ def test_events_are_ordered_per_participant_and_in_host_time() -> None:
     assert any(e.kind == "forecast" for e in events)
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_heart_participant_through_rr_blocks_matches_the_live_heart_stager() -> None:
     sl = sleeper(150, seed=2)
     beats = sl.beats().times
@@ -178,6 +181,7 @@ def test_heart_participant_through_rr_blocks_matches_the_live_heart_stager() -> 
         np.testing.assert_allclose(p, ref.probabilities[: p.size, 2], atol=1e-9)
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_fixed_lag_announces_each_epoch_late_with_the_fixed_lag_posterior() -> None:
     sl = sleeper(60, seed=2)
     beats = sl.beats().times
@@ -204,6 +208,7 @@ def test_fixed_lag_announces_each_epoch_late_with_the_fixed_lag_posterior() -> N
     np.testing.assert_array_equal([got[j] for j in range(len(got))], ref[: len(got)])
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_heart_rate_samples_match_the_live_heart_stager() -> None:
     sl = sleeper(60, seed=5)
     t, bpm = sl.heart_rate()
@@ -219,6 +224,7 @@ def test_heart_rate_samples_match_the_live_heart_stager() -> None:
     np.testing.assert_array_equal(got, ref.stages)
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_live_group_windows_equal_the_batch_sweep_on_the_same_streams() -> None:
     rule = WindowRule(k=1, min_epochs=2, gap=2)
     events: list = []
@@ -307,6 +313,7 @@ def test_run_band_feeds_an_async_band_until_it_ends_or_stop_is_set() -> None:
     assert [e.epoch for e in stage_events(got2)] == [0, 1, 2]
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_heart_rate_blocks_go_through_the_engine_and_run_ticker_closes_silent_epochs() -> None:
     sl = sleeper(20, seed=8)
     t, bpm = sl.heart_rate()
@@ -400,6 +407,7 @@ def test_heart_fixed_lag_model_gives_the_heart_stagers_lagged_stages_late() -> N
     np.testing.assert_array_equal(codes[ok], ref.stages[: codes.size][ok])
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_a_participant_is_in_rem_whenever_rem_is_the_decided_stage() -> None:
     # a 3-class heart stager can decide REM with p(REM) under p_on: that epoch counts as REM
     sl = sleeper(150, seed=2)

@@ -56,6 +56,7 @@ def test_bad_ecg_rate_is_refused() -> None:
         StreamingRPeaks(20.0)
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_an_ecg_band_is_staged_like_its_rr_intervals() -> None:
     sl = sleeper(40, seed=6)
     beats = sl.beats().times

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from test_live_helpers import eeg_blocks, rr_blocks, sleeper
 
 from dreamband.live.engine import LiveEngine
@@ -44,6 +45,7 @@ CHILD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_a_session_killed_with_sigkill_keeps_everything_announced(tmp_path: Path) -> None:
     out = tmp_path / "session"
     script = tmp_path / "child.py"
@@ -82,6 +84,7 @@ def test_a_session_killed_with_sigkill_keeps_everything_announced(tmp_path: Path
     assert list(out.glob("epochs/seg-*.arrows"))            # not compacted: no clean close
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_a_clean_close_compacts_to_parquet_and_writes_a_summary(tmp_path: Path) -> None:
     sl = sleeper(8)
     out = tmp_path / "s"

@@ -211,6 +211,7 @@ def test_live_view_shows_participants_group_and_simulated_legend():
     assert line.startswith("[lights-off+1:06:00") and "eeg1 REM p(REM)=0.80" in line
 
 
+@pytest.mark.usefixtures("heart_models")
 def test_clock_alignment_starts_later_nights_later_on_the_shared_grid():
     a = sleeper_source(generate_hypnogram(1, hours=1.0, start_time=datetime(2026, 1, 1, 23, 0)),
                        "early", "x", 1, "t")

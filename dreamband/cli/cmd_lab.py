@@ -87,7 +87,13 @@ def run(args: argparse.Namespace) -> int:
         if args.virtual:
             from dreamband.lab.virtual import virtual_lab
 
-            people, band_options, timebase = virtual_lab(args.virtual, speed=args.speed)
+            heart = _heart_stager_available(options.heart_lag)
+            if not heart and args.virtual > 1:
+                print("lab --virtual: every band is a Muse headband: the heart stager is "
+                      "trained from PhysioNet slpdb, which is not here (`dreamband fetch "
+                      "slpdb --purpose heart-staging`)", file=sys.stderr)
+            people, band_options, timebase = virtual_lab(args.virtual, speed=args.speed,
+                                                         heart=heart)
         else:
             people = [parse_participant(t) for t in args.participants]
             band_options, timebase = {}, None
@@ -111,3 +117,13 @@ def run(args: argparse.Namespace) -> int:
     if never:
         print(f"dreamband: warning: never connected: {reasons}", file=sys.stderr)
     return 0
+
+
+def _heart_stager_available(heart_lag: int) -> bool:
+    """Whether heart-rate participants can be staged: slpdb is here to train the models on
+    first use, or the models a heart participant loads are trained already."""
+    from dreamband.staging.heart_store import is_trained, slpdb_folder
+
+    if slpdb_folder() is not None:
+        return True
+    return is_trained("rr", live=True) and (not heart_lag or is_trained("rr", True, heart_lag))

@@ -3,8 +3,9 @@
 ``dreamband lab --virtual N`` runs the real lab path (bleak client calls, the band layer,
 clock mapping, the live engine, the session folder) against the virtual bleak backend of
 :mod:`firmware_bridge.virtual`: participant ``i`` wears a Muse headband (even ``i``) or a
-Heart Rate Service strap (odd ``i``) playing a virtual sleeper that follows a generated,
-seeded night starting at lights-off. For trying the command, demos and tests of the
+Heart Rate Service strap (odd ``i``; Muse too when ``heart=False``, e.g. on a machine with
+no heart model and no slpdb to train one) playing a virtual sleeper that follows a
+generated, seeded night starting at lights-off. For trying the command, demos and tests of the
 plumbing — the signals are SIMULATED, never an accuracy figure.
 """
 
@@ -17,8 +18,8 @@ from dreamband.lab.participants import LabParticipant
 __all__ = ["virtual_lab"]
 
 
-def virtual_lab(n: int, speed: float | str = "max", seed: int = 0, hours: float = 8.0
-                ) -> tuple[list[LabParticipant], dict[str, Any], Any]:
+def virtual_lab(n: int, speed: float | str = "max", seed: int = 0, hours: float = 8.0,
+                heart: bool = True) -> tuple[list[LabParticipant], dict[str, Any], Any]:
     """Build ``n`` virtual participants.
 
     Parameters
@@ -31,6 +32,8 @@ def virtual_lab(n: int, speed: float | str = "max", seed: int = 0, hours: float 
         Seed of the generated nights and the link jitter.
     hours : float
         Length of each generated night.
+    heart : bool
+        Odd participants wear heart-rate straps (else every band is a Muse headband).
 
     Returns
     -------
@@ -54,7 +57,7 @@ def virtual_lab(n: int, speed: float | str = "max", seed: int = 0, hours: float 
     for i in range(n):
         name = f"sleeper{i + 1}"
         hyp = generate_hypnogram(seed + i, hours=hours)
-        make = sleeper_source if i % 2 == 0 else sleeper_heart_source
+        make = sleeper_heart_source if heart and i % 2 == 1 else sleeper_source
         src = make(hyp, name, f"virtual:generated:{seed + i}", seed + i, "generated night")
         dev = world.add_band(src.profile, source=src.make_signal(0.0),
                              link=LinkConfig(drift_ppm=30.0, jitter_s=0.004, seed=seed + i))
