@@ -48,9 +48,7 @@ def data_dir(explicit: str | os.PathLike | None = None) -> Path:
     env = os.environ.get(DATA_ENV)
     if env:
         return Path(env).expanduser()
-    import pooch
-
-    return Path(pooch.os_cache("dreamband"))
+    return _user_cache()
 
 
 def shared_data_dir() -> Path | None:
@@ -96,6 +94,11 @@ def user_models_dir() -> Path:
     env = os.environ.get(MODELS_ENV)
     if env:
         return Path(env).expanduser()
+    return _user_cache() / "models"
+
+
+def _user_cache() -> Path:
+    """dreamband's folder in the user cache (fetched datasets, models trained here)."""
     import pooch
 
-    return Path(pooch.os_cache("dreamband")) / "models"
+    return Path(pooch.os_cache("dreamband"))
