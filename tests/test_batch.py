@@ -116,6 +116,14 @@ def test_cli_batch_reports_and_exits_nonzero_on_failure(night_folder, tmp_path, 
     assert "0 analysed, 3 already done, 1 failed" in text and "bad.parquet" in text
 
 
+def test_cli_batch_names_a_folder_without_nights(tmp_path, capsys) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["batch", str(empty), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"dreamband: error: no nights found in {empty}") and "\n" not in err
+
+
 def test_real_sleep_edf_hypnograms_as_scored_nights(sleep_edf_dir: Path, tmp_path: Path) -> None:
     nights = discover_inputs([sleep_edf_dir])
     assert len(nights) == 33 and {n.kind for n in nights} == {"scored"}

@@ -83,6 +83,15 @@ def test_stage_reports_a_missing_channel_in_one_line(psg, capsys):
     assert "EEG Fpz-Cz" in err and "\n" not in err
 
 
+def test_stage_names_the_expected_columns_of_an_unknown_csv(tmp_path, capsys):
+    bad = tmp_path / "export.csv"
+    bad.write_text("a,b\n1,2\n")
+    assert cli.main(["stage", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"dreamband: error: {bad} (header):") and "\n" not in err
+    assert "rr_ms" in err and "time_s,hr_bpm" in err and err.endswith("a,b")
+
+
 def test_stage_routes_heart_inputs_to_the_heart_stager(tmp_path, monkeypatch):
     seen = []
 

@@ -55,7 +55,13 @@ def run(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     nights = discover_inputs(args.inputs, args.data_dir)
     if not nights:
-        console.print("dreamband: no nights found in the inputs")
+        names = ", ".join(str(i) for i in args.inputs)
+        console.print(
+            f"dreamband: error: no nights found in {names} (expected EDF/BDF recordings, "
+            "WFDB .hea records, RR/HR or hypnogram CSV files, Parquet hypnograms, session "
+            "folders or a dataset name)",
+            markup=False, highlight=False, soft_wrap=True,
+        )
         return 1
     options = BatchOptions(engine=args.engine, force=args.force)
     t0 = time.perf_counter()

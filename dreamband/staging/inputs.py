@@ -55,6 +55,16 @@ def read_recording(path: str | os.PathLike) -> Recording:
         from dreamband.io.yasa_samples import read_yasa_npz
 
         return read_yasa_npz(p)
+    if suffix == ".csv":
+        with open(p, newline="", encoding="utf-8", errors="replace") as fh:
+            header = next(csv.reader(fh), [])
+        got = ",".join(h.strip() for h in header) or "nothing"
+        raise InputFileError(
+            p,
+            "a CSV to stage holds RR intervals (columns rr_ms[,time_s]) or heart rate "
+            f"(columns time_s,hr_bpm); its header has {got}",
+            "header",
+        )
     raise InputFileError(
         p, "cannot stage this format; expected .edf/.bdf, DREAMS .txt, .npz, or heart .hea/.csv"
     )
