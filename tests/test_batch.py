@@ -46,6 +46,9 @@ def test_batch_writes_tables_and_resumes(night_folder: Path, tmp_path: Path) -> 
     assert table.loc["bob", "tst_min"] == pytest.approx(expected_tst)
     assert table.loc["bob", "rem_cycles"] >= 3
     assert read_table(out, "epochs").num_rows == 1800
+    rem = read_table(out, "rem_periods")
+    assert rem.num_rows >= 9  # scored nights have no EOG: eye movements null, not 0
+    assert rem["eye_movements"].null_count == rem["density_per_min"].null_count == rem.num_rows
 
     again = run_nights(nights, out, workers=2)
     assert [o.status for o in again] == ["skipped"] * 3

@@ -120,6 +120,8 @@ def test_rem_from_a_hypnogram_file(tmp_path, capsys):
     assert [(float(r["start"]), float(r["end"]), r["cycle"]) for r in rows] == [
         (420.0, 660.0, "1"), (840.0, 1020.0, "2")
     ]
+    # no EOG: eye movements were not counted, so the cells are empty, not 0
+    assert all(r["eye_movements"] == "" and r["density"] == "" for r in rows)
     assert "REM latency from sleep onset: 5.0 min" in capsys.readouterr().err
 
 

@@ -145,6 +145,7 @@ def analyse_night(inp: NightInput, options: BatchOptions) -> NightResult:
     stats = sleep_statistics(window)
     lo, hi = window.offset, window.offset + window.duration
     in_window = [p for p in periods if p.end > lo and p.start < hi]
+    has_eog = _has_eog(hyp, inp)
     summary: dict[str, Any] = {
         "participant": inp.participant,
         "source": str(inp.path),
@@ -156,7 +157,7 @@ def analyse_night(inp: NightInput, options: BatchOptions) -> NightResult:
         "in_bed_end_s": float(hi),
         "n_epochs": hyp.n_epochs,
         "rem_cycles": len(in_window),
-        "rem_density_per_min": _density(in_window) if _has_eog(hyp, inp) else float("nan"),
+        "rem_density_per_min": _density(in_window) if has_eog else float("nan"),
         **stats,
         **_quality(hyp, window),
     }
@@ -164,7 +165,7 @@ def analyse_night(inp: NightInput, options: BatchOptions) -> NightResult:
         summary.update(_agreement(hyp, inp))
     tables = {
         "epochs": epochs_table(hyp, inp.participant),
-        "rem_periods": rem_periods_table(periods, inp.participant),
+        "rem_periods": rem_periods_table(periods, inp.participant, has_eog),
         "nights": nights_table([summary]),
     }
     return NightResult(tables, hyp.n_epochs, summary)

@@ -84,11 +84,12 @@ def run(args: argparse.Namespace) -> int:
     msg += "n/a" if lat is None else f"{lat / 60:.1f} min"
     print(msg, file=sys.stderr)
     if args.out:
-        write_rem_csv(periods, args.out)
+        write_rem_csv(periods, args.out, times is not None)
         print(f"wrote {args.out}", file=sys.stderr)
     else:
         import tempfile
 
         with tempfile.TemporaryDirectory() as tmp:
-            sys.stdout.write(write_rem_csv(periods, Path(tmp) / "rem.csv").read_text("utf-8"))
+            out = write_rem_csv(periods, Path(tmp) / "rem.csv", times is not None)
+            sys.stdout.write(out.read_text("utf-8"))
     return 0

@@ -214,9 +214,16 @@ def _start_times(hyp: Hypnogram) -> pa.Array:
     return pa.array(base + steps, pa.timestamp("ms"))
 
 
-def rem_periods_table(periods: Sequence[RemPeriod], participant: str) -> pa.Table:
-    """The ``rem_periods`` rows of one night."""
+def rem_periods_table(
+    periods: Sequence[RemPeriod], participant: str, eye_movements_counted: bool = True
+) -> pa.Table:
+    """The ``rem_periods`` rows of one night.
+
+    ``eye_movements`` and ``density_per_min`` are null when the night had no EOG
+    (``eye_movements_counted=False``), not 0.
+    """
     rows = list(periods)
+    counted = bool(eye_movements_counted)
     return pa.table(
         {
             "participant": pa.array([participant] * len(rows), pa.string()),
@@ -224,8 +231,12 @@ def rem_periods_table(periods: Sequence[RemPeriod], participant: str) -> pa.Tabl
             "start_s": pa.array([p.start for p in rows], pa.float64()),
             "end_s": pa.array([p.end for p in rows], pa.float64()),
             "duration_s": pa.array([p.duration for p in rows], pa.float64()),
-            "eye_movements": pa.array([p.eye_movements for p in rows], pa.int32()),
-            "density_per_min": pa.array([p.density for p in rows], pa.float32()),
+            "eye_movements": pa.array(
+                [p.eye_movements if counted else None for p in rows], pa.int32()
+            ),
+            "density_per_min": pa.array(
+                [p.density if counted else None for p in rows], pa.float32()
+            ),
             "confidence": pa.array([p.confidence for p in rows], pa.float32()),
         },
         schema=SCHEMAS["rem_periods"],
