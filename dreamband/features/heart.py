@@ -39,9 +39,21 @@ zero-phase, intervals of 1.5-12 s without gaps), their coefficient of variation 
 centred 120 s, night-z-scored (``resp_cv_z``). Higher in REM than NREM in 11 of the 13
 nights with REM, yet slpdb LOSO (3 seeds) kappa 0.467 -> 0.462, W F1 0.654 -> 0.653,
 REM F1 0.396 -> 0.387 [0.374-0.402]: not adopted, so no causal twin either.
+Session 5, heart-rate fragmentation (Costa et al. 2017; batch, one variant fixed before
+scoring): successive differences of valid RR intervals split by sign (negative, zero,
+positive; a rejected interval breaks a run) into segments; over the beats of the trailing
+5 min, ``pip`` = share of increments whose sign differs from the previous one's, ``ials`` =
+segments per increment, ``pss`` = share of increments in segments shorter than 3, ``pas`` =
+share in alternation segments (at least 4 successive length-1 segments); NaN below 50
+increments; centred (5 epochs ahead), night-z-scored, plus their centred 5-min context
+(8 columns). slpdb LOSO, 3 seeds: kappa 0.467 -> 0.448 [0.444-0.457], W F1 0.654 ->
+0.658, REM F1 0.396 -> 0.292 [0.285-0.303] (seed 7 0.444 / 0.654 / 0.285). Not adopted:
+the trees separate subjects (apnoea, ectopy) rather than REM with them.
 
 References: Task Force of the ESC and NASPE, Heart rate variability: standards of
-measurement, Circulation 1996;93:1043-1065 (time/frequency measures and bands).
+measurement, Circulation 1996;93:1043-1065 (time/frequency measures and bands). Costa MD,
+Davis RB, Goldberger AL. Heart rate fragmentation: a new approach to the analysis of
+cardiac interbeat interval dynamics. Front Physiol 2017;8:255.
 """
 
 from __future__ import annotations

@@ -75,6 +75,23 @@ it available in batch), then the cycle-aware smoother: kappa 0.476 [0.469-0.480]
 the rule above (kappa +0.009, REM F1 +0.001) but needs two boosters per batch model (the
 average equals a softmax of the mean raw scores, so one merged text model is possible);
 one booster on both column sets instead scored 0.463 / 0.656 / 0.392.
+
+Session 5 (issue #5; same protocol and rule, each variant fixed before it was scored; 3-seed
+mean [range], seed 7; baseline reproduced: 0.467 [0.460-0.472] / 0.654 / 0.396
+[0.387-0.404], seed 7 0.470 / 0.658 / 0.387). That lead was built in full (the two boosters
+merged into one LightGBM text model whose output matched the averaged pair to 1e-15) and
+reproduced: 0.476 [0.469-0.480] / 0.660 / 0.397 [0.382-0.404] (REM 0.3955 -> 0.3968),
+seed 7 0.480 / 0.664 / 0.403; HR batch 0.417 -> 0.426 kappa but REM F1 0.292 -> 0.285.
+Not adopted, for speed: twice the trees cost 26 ms of LightGBM prediction per night instead
+of 13, and with the second view's features a night took 69 ms (slp41, shared base
+features), against the issue's 50-ms budget that the one-view model meets; the gain
+(kappa +0.009, REM F1 +0.001) does not reach the REM target either. Also not adopted:
+heart-rate fragmentation columns (:mod:`dreamband.features.heart`: 0.448 / 0.658 / 0.292;
+with the two views 0.475 / 0.673 / 0.317 [0.309-0.324]); a third view of the same
+fixed-lag features on the time-reversed night (0.463 / 0.658 / 0.310 [0.289-0.322]:
+trailing and leading windows are not interchangeable for REM); a third view of the
+40-epoch fixed-lag features (0.462 [0.455-0.465] / 0.654 / 0.358). The REM F1 target
+(0.40) is still not reached on the 3-seed mean.
 """
 
 from __future__ import annotations
