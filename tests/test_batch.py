@@ -122,7 +122,7 @@ def test_cli_batch_reports_and_exits_nonzero_on_failure(night_folder, tmp_path, 
 def test_cli_batch_names_a_folder_without_nights(tmp_path, capsys) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert main(["batch", str(empty), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    assert main(["batch", str(empty), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"dreamband: error: no nights found in {empty}") and "\n" not in err
 

@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the batch; exit 0 when every night succeeded, 1 when some failed."""
+    """Run the batch; exit 0 when every night succeeded, 1 when some failed, 2 when the
+    inputs hold no night."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
             "folders or a dataset name)",
             markup=False, highlight=False, soft_wrap=True,
         )
-        return 1
+        return 2
     options = BatchOptions(engine=args.engine, force=args.force)
     t0 = time.perf_counter()
     with Progress(
