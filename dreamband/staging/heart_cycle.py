@@ -22,7 +22,9 @@ The shipped batch models use it, the live ones not
 (:func:`dreamband.staging.heart_train.uses_cycle_prior`). The prior was fixed before it
 was scored on slpdb (no variant was selected on those folds). REM *duration* carries no
 such structure in the same hypnograms (REM exit rate about 0.05 per epoch whatever the
-time spent in REM), so the REM state stays geometric. Splitting the REM entry between
+time spent in REM), so the REM state stays geometric; a REM bout-duration table built
+like this prior and used as an explicit REM duration in this smoother (session 5) scored
+flat on slpdb (3-seed REM F1 0.396 -> 0.395) and was removed. Splitting the REM entry between
 W and NREM in the Sleep-EDF ratio (W -> REM 4.4 times rarer than NREM -> REM there, overall
 rate kept) was worse: batch kappa 0.451, REM F1 0.365 (3 seeds).
 
