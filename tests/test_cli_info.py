@@ -82,6 +82,10 @@ def test_hypnogram_minutes(tmp_path, capsys):
     out = info_json(capsys, path)
     assert out["minutes"] == {"W": 1.0, "N1": 0.5, "N2": 1.5, "N3": 0.0, "REM": 0.5, "?": 0.5}
     assert out["total_minutes"] == 4.0 and out["n_epochs"] == 8
+    assert cli.main(["info", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "8 epochs of 30 s" in text and "scored 3.5 min of 4.0 min" in text
+    assert re.search(r"N2\W+1\.5\W+3\W", text) and re.search(r"total\W+4\.0\W+8\W", text)
 
 
 def test_missing_file(tmp_path, capsys):
@@ -179,6 +183,10 @@ def test_info_on_slpdb_records(slpdb_dir, capsys):
         st = wfdb.rdann(str(slpdb_dir / hea.stem), "st")
         n_wake = sum(a.replace("\x00", " ").split()[0] == "W" for a in st.aux_note)
         assert out["hypnogram"]["minutes"]["W"] == n_wake / 2
+    assert cli.main(["info", str(hea)]) == 0  # the last record, as text
+    text = capsys.readouterr().out
+    assert f"WFDB record {hea.stem}" in text and "250 Hz" in text
+    assert f"beats: {out['beats']['n_beats']} (" in text and "Stages minutes per stage" in text
 
 
 @pytest.mark.data

@@ -207,6 +207,37 @@ def test_lab_pipeline_file_is_validated_before_anything_starts(tmp_path: Path, c
     assert "lab.toml" in err and "profile" in err and "fitbit" in err
 
 
+def test_lab_pipeline_file_reaches_the_lab_run_as_written(tmp_path: Path, monkeypatch) -> None:
+    import dreamband.lab.console as console
+    from dreamband.lab.run import LabError
+
+    seen: dict = {}
+
+    def fake_run(people, out, options, band_options, timebase, live, quiet, events, stages):
+        seen.update(people=people, out=out, options=options, live=live, events=events,
+                    stages=stages)
+        raise LabError("band 'b' did not connect")
+
+    monkeypatch.setattr(console, "run_and_show", fake_run)
+    pipe = tmp_path / "lab.toml"
+    pipe.write_text(
+        'kind = "lab"\nout = "night"\nminutes = 90\nk = 2\nmin_window_min = 2.5\n'
+        'epoch_s = 30\nheart_lag = 40\nlive = false\nevents = "ev.jsonl"\n'
+        'stage_events = false\n'
+        '[[participants]]\nname = "a"\nband = "AA:BB"\nprofile = "muse"\neeg = "TP9"\n'
+        '[[participants]]\nname = "b"\nband = "Polar H10 1"\nprofile = "polar_h10"\n'
+        'stream = "ecg"\n'
+    )
+    assert main(["run", "--quiet", str(pipe)]) == 2  # the lab's own error, one line
+    o = seen["options"]
+    assert (o.duration_s, o.k, o.min_epochs, o.heart_lag) == (5400.0, 2, 5, 40)
+    assert seen["out"] == tmp_path / "night" and seen["events"] == str(tmp_path / "ev.jsonl")
+    assert seen["live"] is False and seen["stages"] is False
+    a, b = seen["people"]
+    assert (a.name, a.target, a.profile, a.eeg) == ("a", "AA:BB", "muse", "TP9")
+    assert (b.profile, b.stream) == ("polar_h10", "ecg")
+
+
 def test_lab_view_shows_links_stages_and_the_group() -> None:
     from rich.console import Console
 
