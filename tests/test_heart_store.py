@@ -67,9 +67,15 @@ def test_first_use_trains_once_and_an_explicit_folder_never_trains(monkeypatch, 
     assert len(calls) == 1  # trained once
     ensure_heart_model("hr", live=True, lag=60, retrain=True)
     assert len(calls) == 2
+    # stale when first asked, fixed by another process by the time the lock is held
+    answers = iter([True, False])
+    ensure_heart_model("hr", live=True, lag=60, retrain=lambda p: next(answers))
+    assert len(calls) == 2 and next(answers, None) is None
+    ensure_heart_model("hr", live=True, lag=60, retrain=lambda p: True)
+    assert len(calls) == 3
     with pytest.raises(ModelError):  # an explicit folder is used as it is
         load_heart_model("rr", False, model_dir=tmp_path / "elsewhere")
-    assert len(calls) == 2
+    assert len(calls) == 3
 
 
 def test_a_stale_model_in_the_user_folder_is_retrained(monkeypatch, tmp_path, heart_models):
@@ -85,8 +91,9 @@ def test_a_stale_model_in_the_user_folder_is_retrained(monkeypatch, tmp_path, he
     calls = []
 
     def fake_ensure(kind, live=False, lag=0, data_dir=None, *, retrain=False):
-        calls.append(retrain)
-        if retrain:  # stands in for training: the current version's model
+        stale = retrain(folder / good.name) if callable(retrain) else retrain
+        calls.append(stale)
+        if stale:  # stands in for training: the current version's model
             (folder / good.name).write_bytes(good.read_bytes())
             (folder / good.name).with_suffix(".json").write_bytes(
                 good.with_suffix(".json").read_bytes())

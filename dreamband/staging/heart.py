@@ -86,8 +86,16 @@ def load_heart_model(
         return _load(str(path), kind, live, lag)
     except ModelError as exc:  # written by another version: train it again when possible
         logger.warning("%s", exc)
+
+        def stale(p: Path) -> bool:
+            try:
+                _load.__wrapped__(str(p), kind, live, lag)  # the file as it is now
+            except ModelError:
+                return True
+            return False
+
         try:
-            path = ensure_heart_model(kind, live, lag, retrain=True)
+            path = ensure_heart_model(kind, live, lag, retrain=stale)
         except ModelError:
             raise ModelError(f"{exc}; retrain it with 'dreamband train slpdb'") from None
         _load.cache_clear()

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from dreamband.errors import ModelError
@@ -122,7 +122,7 @@ def _missing_message(path: Path, data_dir: str | os.PathLike | None) -> str:
 
 def ensure_heart_model(kind: str, live: bool = False, lag: int = 0,
                        data_dir: str | os.PathLike | None = None, *,
-                       retrain: bool = False) -> Path:
+                       retrain: bool | Callable[[Path], bool] = False) -> Path:
     """The user-folder heart model of a variant, trained now from slpdb if it is missing.
 
     Parameters
@@ -135,8 +135,11 @@ def ensure_heart_model(kind: str, live: bool = False, lag: int = 0,
         With ``live``: decision delay in epochs.
     data_dir : path, optional
         Data folder holding ``slpdb/`` (default :func:`dreamband.paths.data_dir`).
-    retrain : bool
-        Train even if the model exists (it was found stale).
+    retrain : bool or callable
+        True: train even if the model exists. A callable ``stale(path) -> bool``: train
+        when it says the model at ``path`` is stale; it is asked again once the folder's
+        lock is held, so a model that another process retrained meanwhile is used as it
+        is rather than trained twice.
 
     Returns
     -------
@@ -151,14 +154,20 @@ def ensure_heart_model(kind: str, live: bool = False, lag: int = 0,
     from dreamband.staging.heart_train import train_heart_variant
 
     path = heart_model_file(kind, live, lag)
-    if not retrain and is_trained(kind, live, lag):
+
+    def wanted() -> bool:
+        if not is_trained(kind, live, lag):
+            return True
+        return retrain(path) if callable(retrain) else bool(retrain)
+
+    if not wanted():
         return path
     folder = slpdb_folder(data_dir)
     if folder is None:
         raise ModelError(_missing_message(path, data_dir))
     with _locked(path.parent):
         # another process may have trained it while this one waited for the lock
-        if retrain or not is_trained(kind, live, lag):
+        if retrain is True or wanted():
             logger.warning("training heart model %s from slpdb records in %s (first use, "
                            "a few seconds)", path.name, folder)
             # one LightGBM thread: OpenMP threads spin badly on a busy machine, and the
