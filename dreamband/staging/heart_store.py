@@ -167,7 +167,7 @@ def ensure_heart_model(kind: str, live: bool = False, lag: int = 0,
         raise ModelError(_missing_message(path, data_dir))
     with _locked(path.parent):
         # another process may have trained it while this one waited for the lock
-        if retrain is True or wanted():
+        if wanted():
             logger.warning("training heart model %s from slpdb records in %s (first use, "
                            "a few seconds)", path.name, folder)
             # one LightGBM thread: OpenMP threads spin badly on a busy machine, and the
