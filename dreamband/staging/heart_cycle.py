@@ -39,8 +39,8 @@ hr lag 60 0.370 -> 0.370 (30 + 30), 0.384 -> 0.386 (50 + 10). Adopted for the fi
 variants (:func:`dreamband.staging.heart_train.uses_cycle_prior`); a small gain, as in
 batch. With the 50 + 10 split later chosen for 60 epochs
 (:func:`dreamband.features.heart_lag.split_lag`) rr lag 60 scores 0.430 with either
-smoother (seed 7: 0.433 cycle-aware, 0.435 sticky). Cost: 0.06-0.08 s CPU per 900-epoch night
-with 10-20 epochs of look-ahead (forward-backward: 0.02 s).
+smoother (seed 7: 0.433 cycle-aware, 0.435 sticky). Cost: 0.04-0.07 s CPU per 900-epoch night
+with 10-20 epochs of look-ahead (forward-backward: 0.01 s).
 """
 
 from __future__ import annotations
@@ -245,36 +245,70 @@ def _forward(
     p: np.ndarray, stay: float, prior: CyclePrior
 ) -> tuple[np.ndarray, np.ndarray, CycleFilter]:
     """Forward pass of the cycle-aware HMM: normalised ``alpha`` of the ``(2, D + 1)``
-    W/NREM states and of REM, per epoch (the steps of :meth:`CycleFilter.step`, written
-    out with preallocated arrays: numpy call overhead dominates)."""
-    n = p.shape[0]
+    W/NREM states and of REM, per epoch.
+
+    The steps of :meth:`CycleFilter.step`, written out with preallocated arrays and
+    ``out=`` arguments (numpy call overhead dominates: about ten calls per epoch). Every
+    value goes through the same floating-point operations in the same order as the step,
+    so the result is bitwise that of a straightforward loop (tested).
+
+    Parameters
+    ----------
+    p : numpy.ndarray
+        ``(n_epochs, 3)`` emissions, already clipped away from zero.
+    stay : float
+        Self-transition probability.
+    prior : CyclePrior
+        REM-entry hazard and initial ``d`` distribution.
+
+    Returns
+    -------
+    alpha : numpy.ndarray
+        ``(n_epochs, 2, D + 1)`` W/NREM state probabilities.
+    alpha_rem : numpy.ndarray
+        ``(n_epochs,)`` REM probability.
+    filt : CycleFilter
+        The model's transition constants.
+    """
+    n, k = p.shape[0], prior.size
     f = CycleFilter(prior, stay)
     e, keep, to_rem = f.e, f.keep, f.to_rem
-    pw, pr = p[:, :2, None], p[:, 2]
-    alpha = np.empty((n, 2, prior.size))
-    alpha_rem = np.empty(n)
+    pw = list(p[:, :2, None])  # (2, 1) emission views, one per epoch
+    pr = p[:, 2].tolist()  # Python floats: scalar arithmetic is cheaper than on np.float64
+    alpha = np.empty((n, 2, k))
     a = prior.occupancy[None, :] * pw[0]
     r = pr[0]
     s = a.sum() + r
-    alpha[0], alpha_rem[0] = a / s, r / s
-    a, r = alpha[0], alpha_rem[0]
-    m = np.empty((2, prior.size))
+    alpha[0] = a / s
+    r = float(r / s)
+    rem = [r]
+    # Trick: the transition of alpha[t - 1] is written one column to the right in mbuf, so
+    # mbuf[:, :k] already holds it shifted to d + 1 (column 0 stays 0: d = 0 is REM itself),
+    # and the absorbing d = D adds the overflow column mbuf[:, k].
+    mbuf = np.zeros((2, k + 1))
+    m, shifted = mbuf[:, 1:], mbuf[:, :k]
+    col_d1, col_last, col_over = mbuf[:, 1], mbuf[:, k - 1], mbuf[:, k]
+    tmp = np.empty((2, k))
+    tmp_swap = tmp[::-1]  # W <-> NREM
+    to_rem2 = np.tile(to_rem, (2, 1))  # same shape as a: no broadcasting in the loop
+    add, mul, div, total = np.add, np.multiply, np.divide, np.add.reduce
+    a = alpha[0]
     for t in range(1, n):
-        np.multiply(a, keep, out=m)
-        m += e * a[::-1]
+        mul(a, keep, out=m)
+        mul(a, e, out=tmp)
+        add(m, tmp_swap, out=m)  # a * keep + e * a[::-1]
+        add(col_last, col_over, out=col_last)
+        add(col_d1, e * r, out=col_d1)  # REM -> d = 1
+        mul(a, to_rem2, out=tmp)
+        r = (stay * r + float(total(tmp, axis=None))) * pr[t]
         new = alpha[t]
-        new[:, 0] = 0.0
-        new[:, 1:] = m[:, :-1]
-        new[:, -1] += m[:, -1]
-        new[:, 1] += e * r
-        r = (stay * r + (a * to_rem).sum()) * pr[t]
-        new *= pw[t]
-        s = new.sum() + r
-        new /= s
+        mul(shifted, pw[t], out=new)
+        s = float(total(new, axis=None)) + r
+        div(new, s, out=new)
         r /= s
+        rem.append(r)
         a = new
-        alpha_rem[t] = r
-    return alpha, alpha_rem, f
+    return alpha, np.array(rem), f
 
 
 def cycle_smooth(p: np.ndarray, live: bool, stay: float, prior: CyclePrior) -> np.ndarray:
@@ -307,27 +341,42 @@ def cycle_smooth(p: np.ndarray, live: bool, stay: float, prior: CyclePrior) -> n
         out[:, :2] = alpha.sum(axis=2)
         out[:, 2] = alpha_rem
         return out
+    # Backward pass, written out like _forward (same operations in the same order as a
+    # plain loop). alpha[t] is multiplied by beta[t] in place as soon as that is known.
     e, keep, to_rem = f.e, f.keep, f.to_rem
-    pw, pr = p[:, :2, None], p[:, 2]
-    b = np.ones((2, prior.size))
-    b_rem = 1.0
-    out[-1, :2] = alpha[-1].sum(axis=1)
-    out[-1, 2] = alpha_rem[-1]
-    nb = np.empty((2, prior.size))
-    c = np.empty((2, prior.size))
+    k = prior.size
+    pw = list(p[:, :2, None])
+    pr = p[:, 2].tolist()
+    # Trick: beta * emission is written to ebuf[:, :k] and its d = D column repeated in
+    # ebuf[:, k], so ebuf[:, 1:] is it shifted to d - 1 (the absorbing d = D stays).
+    ebuf = np.empty((2, k + 1))
+    eb, eb_last, eb_over = ebuf[:, :k], ebuf[:, k - 1], ebuf[:, k]
+    nb = ebuf[:, 1:]
+    nb_swap = nb[::-1]  # W <-> NREM
+    c = np.empty((2, k))
+    tmp = np.empty((2, k))
+    to_rem2 = np.tile(to_rem, (2, 1))
+    add, mul, div, total = np.add, np.multiply, np.divide, np.add.reduce
+    b, b_rem = np.ones((2, k)), 1.0  # b is read only before it is overwritten
+    beta_rem = [1.0] * n
     for t in range(n - 2, -1, -1):
-        eb = b * pw[t + 1]
+        mul(b, pw[t + 1], out=eb)
+        np.copyto(eb_over, eb_last)
         er = b_rem * pr[t + 1]
-        nb[:, :-1] = eb[:, 1:]
-        nb[:, -1] = eb[:, -1]
-        np.multiply(keep, nb, out=c)
-        c += e * nb[::-1]
-        c += to_rem * er
-        c_rem = stay * er + e * (eb[0, 1] + eb[1, 1])
-        s = c.sum() + c_rem
-        b, b_rem = c / s, c_rem / s
-        out[t, :2] = (alpha[t] * b).sum(axis=1)
-        out[t, 2] = alpha_rem[t] * b_rem
+        mul(keep, nb, out=c)
+        mul(nb_swap, e, out=tmp)
+        add(c, tmp, out=c)
+        mul(to_rem2, er, out=tmp)
+        add(c, tmp, out=c)
+        c_rem = stay * er + e * (ebuf.item(0, 1) + ebuf.item(1, 1))
+        s = float(total(c, axis=None)) + c_rem
+        div(c, s, out=b)
+        b_rem = c_rem / s
+        beta_rem[t] = b_rem
+        a = alpha[t]
+        mul(a, b, out=a)
+    out[:, :2] = alpha.sum(axis=2)
+    out[:, 2] = alpha_rem * np.array(beta_rem)
     return out / out.sum(axis=1, keepdims=True)
 
 
