@@ -137,3 +137,77 @@ def test_stage_is_the_same_with_and_without_threads_and_explains_lazily(monkeypa
     ev = eeg.compute_evidence(x, FS)
     assert dict(lazy) == explain_table(ev, rules.stage_rules(ev))
     assert lazy["stage"] == two.labels() and len(lazy) == len(list(lazy))
+
+
+def test_decimate_mean_in_pieces_equals_the_strided_sums():
+    # longer than one piece of decimate_mean: the piece-wise result must be the plain one
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(5 * 40_001 + 3).astype(np.float32) * 50
+    k = x.size // 5
+    ref = x[0 : 5 * k : 5] + x[1 : 5 * k : 5]
+    for i in range(2, 5):
+        ref = ref + x[i : 5 * k : 5]
+    ref *= np.float32(0.2)
+    assert np.array_equal(decimate_mean(x, 5), ref)
+    x64 = x.astype(np.float64)
+    out = decimate_mean(x64, 5, np.float32)
+    ref32 = np.add(x64[0 : 5 * k : 5], x64[1 : 5 * k : 5]).astype(np.float32)
+    for i in range(2, 5):
+        ref32 = np.add(ref32, x64[i : 5 * k : 5]).astype(np.float32)
+    ref32 *= np.float32(0.2)
+    assert np.array_equal(out, ref32)
+
+
+def _signed_equal(a: np.ndarray, b: np.ndarray) -> bool:
+    """Same values, NaNs and signs of zero."""
+    return np.array_equal(a, b, equal_nan=True) and np.array_equal(np.signbit(a), np.signbit(b))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_expanding_quartiles_and_live_scaling_equal_the_per_epoch_loop(seed):
+    from dreamband.features.context import expanding_quartiles, robust_scale, robust_scale_last
+
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(1, 150)), int(rng.integers(1, 5))
+    v = rng.standard_normal((n, k)) * 10.0 ** rng.uniform(-3, 3)
+    if seed % 2:
+        v = np.round(v) * rng.choice([-0.0, 0.0, 1.0], size=v.shape)  # ties and signed zeros
+    q = expanding_quartiles(v)
+    ref = np.stack([np.percentile(v[: i + 1], [25, 50, 75], axis=0) for i in range(n)], axis=1)
+    for got, want in zip(q, ref, strict=True):
+        assert np.array_equal(got, want)
+    prior = (np.array([np.nan, 0.5, 1.0, -2.0])[:k], np.array([1.0, np.nan, 0.3, 2.0])[:k])
+    for kw in ({"prior": prior, "epoch_length": 20.0}, {"warmup": 5}, {}):
+        loop = np.stack([robust_scale_last(v[: i + 1], **kw) for i in range(n)])
+        assert np.array_equal(robust_scale(v, True, **kw), loop)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_expanding_median_mad_equals_numpy_medians(seed):
+    from dreamband.signal.quality import expanding_median_mad
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 200))
+    v = rng.standard_normal(n) * 10.0 ** rng.uniform(-3, 3)
+    if seed % 3 == 1:
+        v = np.round(v) * rng.choice([-0.0, 0.0, 1.0], size=n)
+    elif seed % 3 == 2:
+        v = rng.choice([-0.0, 0.0, 2.5], size=n)
+    med = np.array([np.median(v[: i + 1]) for i in range(n)])
+    mad = np.array([np.median(np.abs(v[: i + 1] - med[i])) for i in range(n)])
+    got_med, got_mad = expanding_median_mad(v)
+    assert _signed_equal(got_med, med)
+    assert _signed_equal(got_mad, mad)
+
+
+def test_live_quality_flags_equal_the_per_epoch_medians():
+    x = _night(60.0, seed=4)
+    ep = x[: x.size // 3000 * 3000].reshape(-1, 3000)
+    q = epoch_quality(ep, causal=True)
+    var = ep.var(axis=1, dtype=np.float64)
+    logp = np.log(var + 1e-12)
+    med = np.array([np.median(logp[: i + 1]) for i in range(logp.size)])
+    mad = np.array([1.4826 * np.median(np.abs(logp[: i + 1] - med[i])) for i in range(logp.size)])
+    hi, lo = ep.max(axis=1), ep.min(axis=1)
+    art = ((hi - lo) > 1000.0) | ((logp - med) / (mad + 1e-9) > 6.0)
+    assert np.array_equal(q.artefact, art & ~q.flat)

@@ -78,6 +78,8 @@ was adopted):
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 __all__ = [
@@ -85,6 +87,7 @@ __all__ = [
     "GAIN_DEPENDENT",
     "PRIOR_MINUTES",
     "context_mean",
+    "expanding_quartiles",
     "feature_priors",
     "prior_weight",
     "robust_scale",
@@ -201,10 +204,77 @@ def robust_scale(
         scale = (q3 - q1) / 1.349
         return (v - med) / np.where(scale > 1e-9, scale, 1.0)
     n = v.shape[0]
-    out = np.empty_like(v)
-    for i in range(n):  # live: one update per epoch, as a stream would do
-        out[i] = robust_scale_last(v[: i + 1], warmup, prior, epoch_length)
+    if v.ndim != 2 or np.isnan(v).any():
+        out = np.empty_like(v)
+        for i in range(n):  # live: one update per epoch, as a stream would do
+            out[i] = robust_scale_last(v[: i + 1], warmup, prior, epoch_length)
+        return out
+    # the rows robust_scale_last gives for every prefix of the night, from one sweep:
+    # expanding quartiles from sorted prefixes instead of a percentile pass per epoch
+    q1, med, q3 = expanding_quartiles(v)
+    med, scale = _shrunk_stats_of(q1, med, q3, np.arange(1, n + 1), prior, epoch_length)
+    out = (v - med) / scale
+    if warmup and prior is None:
+        i = np.arange(n)
+        out *= (i / (i + warmup))[:, np.newaxis]
     return out
+
+
+#: The quartiles of :func:`robust_scale` (``numpy.percentile``'s default, linear method).
+_QUARTILES = np.true_divide(np.array([25, 50, 75]), 100)
+
+
+def expanding_quartiles(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Quartiles of every prefix of a night: row ``i`` of each result equals
+    ``numpy.percentile(values[: i + 1], [25, 50, 75], axis=0)`` bit for bit.
+
+    One sweep keeps each column's values so far sorted (binary insertion); a prefix's
+    quartiles are then read at the order statistics numpy's linear method uses and
+    interpolated with its formula (``numpy.lib._function_base_impl._lerp``): the same
+    operands and operations, so the same values, at a fraction of the cost of a
+    partition per epoch (O(n) per epoch in C instead of numpy calls on the prefix).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        ``(n_epochs, k)`` float64 without NaN.
+
+    Returns
+    -------
+    q1, median, q3 : numpy.ndarray
+        ``(n_epochs, k)`` each.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    n, k = v.shape
+    last = np.arange(n, dtype=np.float64)[:, np.newaxis]  # index of the newest value
+    # numpy's virtual indexes, neighbours and weights (an index at or past the last
+    # value reads the last one, with the weight numpy computes then)
+    virtual = last * _QUARTILES
+    prev = np.floor(virtual)
+    above = virtual >= last
+    prev[above] = -1
+    nxt = prev + 1
+    nxt[above] = -1
+    gamma = (virtual - prev)[:, :, np.newaxis]
+    i_prev = np.where(above, last, prev).astype(np.intp).tolist()
+    i_next = np.where(above, last, nxt).astype(np.intp).tolist()
+    lower: list[list[float]] = []
+    upper: list[list[float]] = []
+    cols: list[list[float]] = [[] for _ in range(k)]
+    for t, row in enumerate(v.tolist()):
+        p0, p1, p2 = i_prev[t]
+        n0, n1, n2 = i_next[t]
+        for c, x in zip(cols, row, strict=True):
+            bisect.insort(c, x)
+        lower.append([c[p] for p in (p0, p1, p2) for c in cols])
+        upper.append([c[p] for p in (n0, n1, n2) for c in cols])
+    a = np.array(lower, dtype=np.float64).reshape(n, 3, k)
+    b = np.array(upper, dtype=np.float64).reshape(n, 3, k)
+    # numpy's _lerp
+    diff = b - a
+    res = np.add(a, diff * gamma)
+    np.subtract(b, diff * (1 - gamma), out=res, where=gamma >= 0.5)
+    return res[:, 0], res[:, 1], res[:, 2]
 
 
 def robust_scale_last(
@@ -229,10 +299,24 @@ def _shrunk_stats(
     h: np.ndarray, prior: tuple[np.ndarray, np.ndarray] | None, epoch_length: float
 ) -> tuple[np.ndarray, np.ndarray]:
     q1, med, q3 = np.percentile(h, [25, 50, 75], axis=0)
+    return _shrunk_stats_of(q1, med, q3, h.shape[0], prior, epoch_length)
+
+
+def _shrunk_stats_of(
+    q1: np.ndarray,
+    med: np.ndarray,
+    q3: np.ndarray,
+    n_seen: int | np.ndarray,
+    prior: tuple[np.ndarray, np.ndarray] | None,
+    epoch_length: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Median and scale from the quartiles of ``n_seen`` epochs (an int, or one count
+    per row of the quartiles), shrunk toward ``prior``."""
     scale = (q3 - q1) / 1.349
     if prior is not None:
         loc_p, scale_p = (np.asarray(a, dtype=np.float64) for a in prior)
-        w = float(prior_weight(h.shape[0], epoch_length))
+        w = prior_weight(n_seen, epoch_length)
+        w = float(w) if w.ndim == 0 else w[:, np.newaxis]
         # a NaN prior leaves that statistic to the night alone
         has_l, has_s = np.isfinite(loc_p), np.isfinite(scale_p)
         med = np.where(has_l, w * med + (1.0 - w) * np.where(has_l, loc_p, 0.0), med)

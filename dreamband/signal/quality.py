@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["QualityFlags", "epoch_extremes", "epoch_quality"]
+__all__ = ["QualityFlags", "epoch_extremes", "epoch_quality", "expanding_median_mad"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,10 @@ def epoch_quality(
     clipped = ((at_hi >= need) | (at_lo >= need)) & ~flat
     ptp = hi.astype(np.float64) - lo
     logp = np.log(var + 1e-12)
-    if causal:
+    if causal and not np.isnan(logp).any():
+        med, dev = expanding_median_mad(logp)
+        mad = 1.4826 * dev
+    elif causal:
         med = np.array([np.median(logp[: i + 1]) for i in range(logp.size)])
         mad = np.array(
             [1.4826 * np.median(np.abs(logp[: i + 1] - med[i])) for i in range(logp.size)]
@@ -122,3 +126,69 @@ def _count_equal(x: np.ndarray, v: np.ndarray) -> np.ndarray:
     samples rather than a per-row sum over the whole boolean array."""
     hits = np.flatnonzero(x == v[:, None])
     return np.bincount(hits // x.shape[1], minlength=x.shape[0])
+
+
+def expanding_median_mad(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median and median absolute deviation of every prefix of a 1-D array.
+
+    Entry ``i`` equals ``m = numpy.median(values[: i + 1])`` and
+    ``numpy.median(numpy.abs(values[: i + 1] - m))`` bit for bit: one sweep keeps the
+    values so far sorted (binary insertion) and reads the same order statistics, averaged
+    as numpy does (``(a + b) / 2`` for an even count). The deviations from ``m`` are two
+    increasing runs (below and above ``m``), so their middle one is found by a binary
+    search over how many come from each run, with no pass over the prefix.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        1-D float64 without NaN.
+
+    Returns
+    -------
+    median, mad : numpy.ndarray
+        Per prefix; ``mad`` without the 1.4826 factor.
+    """
+    sorted_: list[float] = []
+    med: list[float] = []
+    mad: list[float] = []
+    for i, x in enumerate(np.asarray(values, dtype=np.float64).tolist()):
+        bisect.insort(sorted_, x)
+        half = (i + 1) // 2
+        odd = (i + 1) % 2
+        # numpy's mean of the middle one(s): a sum from +0.0 (so -0.0 reads +0.0), / count
+        m = sorted_[half] + 0.0 if odd else (sorted_[half - 1] + sorted_[half] + 0.0) / 2
+        med.append(m)
+        p = bisect.bisect_left(sorted_, m)  # values below m: indexes < p
+
+        def below(t: int, s=sorted_, m=m, p=p) -> float:  # t-th smallest deviation below
+            return abs(s[p - 1 - t] - m)  # as numpy: abs of the difference
+
+        def above(t: int, s=sorted_, m=m, p=p) -> float:  # t-th smallest deviation above
+            return abs(s[p + t] - m)  # (abs: a tie gives +0.0, as numpy's)
+
+        n_above = i + 1 - p
+        hi_dev = _kth_of_two(below, p, above, n_above, half)
+        if odd:
+            mad.append(hi_dev)
+        else:
+            mad.append((_kth_of_two(below, p, above, n_above, half - 1) + hi_dev) / 2)
+    return np.array(med, dtype=np.float64), np.array(mad, dtype=np.float64)
+
+
+def _kth_of_two(a_at, na: int, b_at, nb: int, k: int) -> float:
+    """The ``k``-th smallest (from 0) of two increasing sequences of lengths ``na`` and
+    ``nb`` read through ``a_at(t)`` / ``b_at(t)``: a binary search over how many of the
+    ``k + 1`` smallest come from the first one."""
+    lo, hi = max(0, k + 1 - nb), min(k + 1, na)
+    while lo < hi:
+        i = (lo + hi) // 2
+        if a_at(i) < b_at(k - i):  # the first sequence's next one is smaller: take more
+            lo = i + 1
+        else:
+            hi = i
+    j = k + 1 - lo
+    if lo == 0:
+        return b_at(j - 1)
+    if j == 0:
+        return a_at(lo - 1)
+    return max(a_at(lo - 1), b_at(j - 1))
