@@ -29,21 +29,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a sourc
 
 from dreamband.evaluation.eeg_datasets import iter_records
 from dreamband.evaluation.eeg_eval import LABELS, NAMES, evaluate_eeg
-from dreamband.evaluation.metrics import classification_report
+from dreamband.evaluation.metrics import classification_report, pair_auroc
 from dreamband.paths import data_dir
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
-def yasa_predictions(epoch_length: float) -> tuple[list[np.ndarray], list[np.ndarray], float]:
-    """YASA's stages of every excerpt on our epoch grid, the labels, and YASA's run time."""
+def yasa_predictions(
+    epoch_length: float,
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], float]:
+    """YASA's stages of every excerpt on our epoch grid, the labels, YASA's probabilities
+    (columns W, N1, N2, N3, REM, same grid) and YASA's run time."""
     import mne
     import yasa
     from scipy.signal import resample_poly
 
     mne.set_log_level("ERROR")
     logging.getLogger("yasa").setLevel(logging.ERROR)
-    ys, ps, seconds = [], [], 0.0
+    ys, ps, probs, seconds = [], [], [], 0.0
     for rec in iter_records("dreams", None, epoch_length):
         ch = rec.recording.channels[0]
         x, fs = ch.data, ch.fs
@@ -58,9 +61,11 @@ def yasa_predictions(epoch_length: float) -> tuple[list[np.ndarray], list[np.nda
         p30 = np.asarray(hyp.as_int()).astype(int)  # 0 W, 1 N1, 2 N2, 3 N3, 4 REM
         centre = (np.arange(rec.labels.size) + 0.5) * epoch_length
         idx = np.minimum((centre // 30).astype(int), p30.size - 1)
+        proba = hyp.proba[["WAKE", "N1", "N2", "N3", "REM"]].to_numpy()
         ys.append(rec.labels)
         ps.append(p30[idx])
-    return ys, ps, seconds
+        probs.append(proba[idx])
+    return ys, ps, probs, seconds
 
 
 def live_ablation(epoch_length: float) -> list[tuple[str, dict]]:
@@ -108,6 +113,24 @@ def live_ablation(epoch_length: float) -> list[tuple[str, dict]]:
     return out
 
 
+def slow_wave_auroc(epoch_length: float) -> list[float]:
+    """Per excerpt, how well the slow-wave fraction alone (batch evidence) ranks the
+    experts' N3 epochs above their N2 ones (AUROC; a property of the recording and its
+    scoring, not of a stager)."""
+    from dreamband.evaluation.eeg_eval import align, record_evidence
+
+    out = []
+    for rec in iter_records("dreams", None, epoch_length):
+        ev = record_evidence(rec)
+        rows, y = align(rec, ev.n_epochs)
+        sw = ev["sw_fraction"][rows]
+        score = np.zeros((y.size, 5))
+        score[:, 3] = sw
+        score[:, 2] = 1.0 - sw  # p[3] / (p[3] + p[2]) = sw: same ranking
+        out.append(pair_auroc(y, score, 3, 2))
+    return out
+
+
 def _row(name: str, rep: dict) -> str:
     f1 = " ".join(f"{k}={v:.2f}" for k, v in rep["f1"].items())
     return (f"| {name} | {rep['n']} | {rep['accuracy']:.3f} | {rep['kappa']:.3f} | "
@@ -144,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
                                 skip_first=warm10)
         batch_w10 = evaluate_eeg("dreams", "rules", epoch_length=ep, skip_first=warm10)
         model = evaluate_eeg("dreams", "model", epoch_length=ep)
-        ys, ps, t_yasa = yasa_predictions(ep)
+        ys, ps, yprobs, t_yasa = yasa_predictions(ep)
+        sw_auc = slow_wave_auroc(ep)
         yasa_pooled = classification_report(np.concatenate(ys), np.concatenate(ps), LABELS, NAMES)
         lines.append(f"\n**{ep:.0f}-s epochs** (pooled over 5 excerpts)\n")
         lines.append("| stager | epochs | accuracy | kappa | macro-F1 | per-stage F1 |")
@@ -161,19 +185,26 @@ def main(argv: list[str] | None = None) -> int:
                           live_w10["pooled"]))
         lines.append(_row("dreamband model (LightGBM, leave-one-excerpt-out)", model["pooled"]))
         lines.append(_row("yasa.SleepStaging (pretrained)", yasa_pooled))
-        lines.append(f"\nPer excerpt, {ep:.0f}-s (kappa; F1 N2/N3):\n")
-        lines.append("| excerpt | rules kappa | rules F1 N2/N3 | live kappa | live F1 N2/N3 | "
-                     "yasa kappa | yasa F1 N2/N3 |")
-        lines.append("|---|---|---|---|---|---|---|")
+        lines.append(f"\nPer excerpt, {ep:.0f}-s (kappa; F1 N2/N3; N2/N3 AUROC = chance that "
+                     "an expert-N3 epoch gets a higher p(N3)/(p(N2)+p(N3)) than an expert-N2 "
+                     "one, 0.5 = none; last column: the same AUROC for the epoch's slow-wave "
+                     "fraction, the AASM N3 criterion, i.e. whether the experts' N3 epochs "
+                     "carry more slow waves than their N2 ones on this channel):\n")
+        lines.append("| excerpt | expert N3 epochs | rules kappa | rules F1 N2/N3 | "
+                     "rules N2/N3 AUROC | live kappa | live F1 N2/N3 | live N2/N3 AUROC | "
+                     "yasa kappa | yasa F1 N2/N3 | yasa N2/N3 AUROC | slow-wave fraction AUROC |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for i, rec in enumerate(rules["records"]):
             yr = classification_report(ys[i], ps[i], LABELS, NAMES)
             r = rec["report"]
             lr = live["records"][i]["report"]
+            y_auc = pair_auroc(ys[i], yprobs[i], 3, 2)
             lines.append(
-                f"| {rec['name']} | {r['kappa']:.3f} | {r['f1']['N2']:.2f}/{r['f1']['N3']:.2f} | "
+                f"| {rec['name']} | {r['support']['N3']} | {r['kappa']:.3f} | "
+                f"{r['f1']['N2']:.2f}/{r['f1']['N3']:.2f} | {r['n2_n3_auroc']:.2f} | "
                 f"{lr['kappa']:.3f} | {lr['f1']['N2']:.2f}/{lr['f1']['N3']:.2f} | "
-                f"{yr['kappa']:.3f} | "
-                f"{yr['f1']['N2']:.2f}/{yr['f1']['N3']:.2f} |"
+                f"{lr['n2_n3_auroc']:.2f} | {yr['kappa']:.3f} | "
+                f"{yr['f1']['N2']:.2f}/{yr['f1']['N3']:.2f} | {y_auc:.2f} | {sw_auc[i]:.2f} |"
             )
         if ep == 30.0:
             lines.append("\nLive/batch gap, 30-s, rules engine: batch with each live ingredient "

@@ -12,6 +12,7 @@ from dreamband.evaluation.metrics import (
     cohen_kappa,
     confusion_matrix,
     format_report,
+    pair_auroc,
 )
 
 LABELS = [0, 1, 2]
@@ -65,3 +66,37 @@ def test_kappa_agrees_with_scikit_learn(pairs: list[tuple[int, int]]) -> None:
     if np.isnan(ref):
         return
     assert ours == pytest.approx(ref, abs=1e-12)
+
+
+def test_pair_auroc_by_hand() -> None:
+    # reference: two N3 (code 3) and three N2 (code 2) epochs, one W epoch left out
+    y = np.array([3, 3, 2, 2, 2, 0])
+    p = np.zeros((6, 5))
+    score = [0.9, 0.4, 0.5, 0.1, 0.4, 0.99]  # p(N3) / (p(N2) + p(N3)) per epoch
+    p[:, 3] = score
+    p[:, 2] = 1 - np.array(score)
+    # pairs (N3, N2): 0.9 beats all three; 0.4 beats 0.1, ties 0.4, loses to 0.5 -> 4.5 / 6
+    assert pair_auroc(y, p, 3, 2) == pytest.approx(4.5 / 6)
+    # the same question asked the other way round (N2 ranked above N3 by p(N2) share)
+    assert pair_auroc(y, p, 2, 3) == pytest.approx(4.5 / 6)
+    assert np.isnan(pair_auroc(np.array([2, 2, 0, 0, 2, 2]), p, 3, 2))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([2, 3]), st.floats(0.01, 0.99)), min_size=2,
+                max_size=60))
+def test_pair_auroc_agrees_with_scikit_learn(rows: list[tuple[int, float]]) -> None:
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    y = np.array([a for a, _ in rows])
+    if len(set(y.tolist())) < 2:
+        return
+    p = np.zeros((y.size, 5))
+    p[:, 3] = [b for _, b in rows]
+    p[:, 2] = 1.0 - p[:, 3]  # the score p3 / (p2 + p3) is then p3 itself
+    ref = sklearn_metrics.roc_auc_score(y == 3, p[:, 3])
+    assert pair_auroc(y, p, 3, 2) == pytest.approx(ref, abs=1e-12)
+
+
+def test_pair_auroc_rejects_a_wrong_shape() -> None:
+    with pytest.raises(ValueError, match="n_epochs = 3"):
+        pair_auroc([2, 3, 2], np.zeros((4, 5)), 3, 2)

@@ -75,6 +75,7 @@ def _print(result: dict) -> None:
         r = rec["report"]
         print(f"  {rec['name']:<12} n={r['n']:<4} acc={r['accuracy']:.3f} kappa={r['kappa']:.3f} "
               f"macro-F1={r['macro_f1']:.3f}  F1 " +
-              " ".join(f"{k}={v:.2f}" for k, v in r["f1"].items()))
+              " ".join(f"{k}={v:.2f}" for k, v in r["f1"].items()) +
+              (f"  N2/N3 AUROC={r['n2_n3_auroc']:.2f}" if "n2_n3_auroc" in r else ""))
     if "pooled" in result:
         print(format_report(result["pooled"], title="pooled"))

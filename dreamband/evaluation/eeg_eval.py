@@ -14,7 +14,7 @@ import numpy as np
 
 from dreamband.core.stages import FIVE_CLASS
 from dreamband.evaluation.eeg_datasets import LabelledRecord, iter_records
-from dreamband.evaluation.metrics import classification_report
+from dreamband.evaluation.metrics import classification_report, pair_auroc
 from dreamband.features.eeg import Evidence
 
 __all__ = ["LABELS", "NAMES", "align", "evaluate_eeg", "record_evidence"]
@@ -39,8 +39,12 @@ def align(rec: LabelledRecord, n_pred: int) -> tuple[slice, np.ndarray]:
     return slice(k0, k0 + n), rec.labels[:n]
 
 
-def _report(y: np.ndarray, p: np.ndarray) -> dict:
-    return classification_report(y, p, LABELS, NAMES)
+def _report(y: np.ndarray, p: np.ndarray, prob: np.ndarray) -> dict:
+    """Classification report plus ``n2_n3_auroc``: how well the probabilities tell the
+    experts' N3 epochs from their N2 ones (:func:`pair_auroc`; NaN without both)."""
+    rep = classification_report(y, p, LABELS, NAMES)
+    rep["n2_n3_auroc"] = pair_auroc(y, prob, LABELS[NAMES.index("N3")], LABELS[NAMES.index("N2")])
+    return rep
 
 
 def evaluate_eeg(
@@ -79,38 +83,41 @@ def evaluate_eeg(
     dict
         ``dataset``, ``engine``, ``epoch_length``, ``causal``, ``validation``,
         ``records`` (list of ``{name, subject, report}``) and ``pooled`` (report over all
-        epochs), reports as from :func:`classification_report`.
+        epochs), reports as from :func:`classification_report` with ``n2_n3_auroc`` added
+        (:func:`~dreamband.evaluation.metrics.pair_auroc` of N3 against N2).
     """
     recs = list(iter_records(dataset, data, epoch_length))
     evs = [record_evidence(r, causal) for r in recs]
-    preds: list[np.ndarray] = []
+    probs: list[np.ndarray] = []
     validation = "none (rules need no training)"
     if engine == "rules":
         from dreamband.staging.rules import stage_rules
 
-        preds = [stage_rules(ev, lag=lag).probabilities.argmax(axis=1) for ev in evs]
+        probs = [stage_rules(ev, lag=lag).probabilities for ev in evs]
     elif engine == "model" and model is not None:
         from dreamband.staging.model_engine import predict_model
 
-        preds = [predict_model(ev, model)[0].argmax(axis=1) for ev in evs]
+        probs = [predict_model(ev, model)[0] for ev in evs]
         validation = f"external model {model}"
     elif engine == "model":
         from dreamband.staging.train import leave_one_subject_out
 
-        preds = leave_one_subject_out(recs, evs)
+        probs = leave_one_subject_out(recs, evs)
         validation = "leave-one-subject-out"
     else:
         raise ValueError(f"engine must be one of rules, model; got {engine!r}")
     records = []
-    ys, ps = [], []
-    for rec, p in zip(recs, preds, strict=True):
-        rows, y = align(rec, p.size)
-        p = p[rows]
+    ys, ps, pps = [], [], []
+    for rec, prob in zip(recs, probs, strict=True):
+        rows, y = align(rec, prob.shape[0])
+        prob = prob[rows]
+        p = prob.argmax(axis=1)
         y = np.where(np.arange(y.size) < skip_first, -1, y)
         ys.append(y)
         ps.append(p)
-        records.append({"name": rec.name, "subject": rec.subject, "report": _report(y, p)})
-    pooled = _report(np.concatenate(ys), np.concatenate(ps))
+        pps.append(prob)
+        records.append({"name": rec.name, "subject": rec.subject, "report": _report(y, p, prob)})
+    pooled = _report(np.concatenate(ys), np.concatenate(ps), np.vstack(pps))
     return {
         "dataset": dataset,
         "engine": engine,

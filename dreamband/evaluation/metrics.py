@@ -15,6 +15,7 @@ __all__ = [
     "cohen_kappa",
     "confusion_matrix",
     "format_report",
+    "pair_auroc",
 ]
 
 
@@ -130,6 +131,50 @@ def classification_report(
     }
 
 
+def pair_auroc(
+    y_true: Sequence[int] | np.ndarray, proba: np.ndarray, pos: int, neg: int
+) -> float:
+    """How well per-epoch probabilities tell one stage from another, threshold-free.
+
+    Among the epochs whose reference is ``pos`` or ``neg``, the area under the ROC curve of
+    the score ``p[pos] / (p[pos] + p[neg])``: the chance that a random ``pos`` epoch scores
+    above a random ``neg`` epoch (ties count one half). 0.5 is no discrimination. Unlike an
+    F1, it does not depend on where the stager draws its decision, so it stays meaningful
+    when the reference holds only a few scattered epochs of ``pos``.
+
+    Parameters
+    ----------
+    y_true : array-like of int
+        Reference codes per epoch (< 0: unscored).
+    proba : numpy.ndarray
+        ``(n_epochs, n_classes)`` probabilities; column ``c`` belongs to code ``c``.
+    pos, neg : int
+        The two stage codes (columns) to compare, e.g. 3 (N3) and 2 (N2).
+
+    Returns
+    -------
+    float
+        AUROC in [0, 1]; NaN when either stage is absent from the reference.
+    """
+    from scipy.stats import rankdata
+
+    y = np.asarray(y_true).astype(int).ravel()
+    p = np.asarray(proba, dtype=float)
+    if p.ndim != 2 or p.shape[0] != y.size:
+        raise ValueError(f"probabilities must be (n_epochs, n_classes) with n_epochs = {y.size}; "
+                         f"got shape {p.shape}")
+    keep = (y == pos) | (y == neg)
+    is_pos = y[keep] == pos
+    n_pos, n_neg = int(is_pos.sum()), int((~is_pos).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    a, b = p[keep, pos], p[keep, neg]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(a + b > 0, a / (a + b), 0.5)
+    ranks = rankdata(score)
+    return float((ranks[is_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
 def format_report(report: dict, title: str = "") -> str:
     """Render a report from :func:`classification_report` as plain text."""
     names = report["names"]
@@ -141,6 +186,9 @@ def format_report(report: dict, title: str = "") -> str:
         f"macro-F1 {report['macro_f1']:.3f}"
     )
     lines.append("F1  " + "  ".join(f"{n} {report['f1'][n]:.3f}" for n in names))
+    if "n2_n3_auroc" in report:
+        lines.append(f"N2/N3 AUROC {report['n2_n3_auroc']:.3f} (expert N3 epochs ranked above "
+                     "N2 ones by p(N3) / (p(N2) + p(N3)); 0.5 = no discrimination)")
     width = max(6, *(len(n) + 1 for n in names))
     lines.append("confusion (rows = reference, columns = prediction)")
     lines.append(" " * width + "".join(f"{n:>{width}}" for n in names))

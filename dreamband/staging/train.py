@@ -43,12 +43,13 @@ def _training_matrix(recs, evs: list[Evidence]) -> tuple[np.ndarray, np.ndarray,
 
 
 def leave_one_subject_out(recs, evs: list[Evidence]) -> list[np.ndarray]:
-    """Predicted stages of every recording by a model trained without its subject.
+    """Stage probabilities of every recording by a model trained without its subject.
 
     Returns
     -------
     list of numpy.ndarray
-        Per recording, predicted stage codes on the recording's whole epoch grid.
+        Per recording, ``(n_epochs, 5)`` smoothed probabilities (W, N1, N2, N3, REM) on the
+        recording's whole epoch grid; the predicted stage is their argmax.
     """
     x, y, groups = _training_matrix(recs, evs)
     names = list(evs[0].names)
@@ -58,7 +59,7 @@ def leave_one_subject_out(recs, evs: list[Evidence]) -> list[np.ndarray]:
         booster = fit_booster(x[train], y[train], names)
         probs = predict_proba(booster, ev, names)
         post = smooth_probabilities(probs, class_prior(y[train]), ev.epoch_length, ev.causal)
-        out.append(post.argmax(axis=1))
+        out.append(post)
     return out
 
 
@@ -117,12 +118,12 @@ def train_eeg(
     subjects = sorted({r.subject for r in recs})
     cv = None
     if len(subjects) >= 2:
-        preds = leave_one_subject_out(recs, evs)
+        probs = leave_one_subject_out(recs, evs)
         yy, pp = [], []
-        for rec, p in zip(recs, preds, strict=True):
-            rows, lab = align(rec, p.size)
+        for rec, prob in zip(recs, probs, strict=True):
+            rows, lab = align(rec, prob.shape[0])
             yy.append(lab)
-            pp.append(p[rows])
+            pp.append(prob[rows].argmax(axis=1))
         rep = classification_report(np.concatenate(yy), np.concatenate(pp), LABELS, NAMES)
         cv = {k: rep[k] for k in ("n", "accuracy", "kappa", "macro_f1", "f1")}
         cv["scheme"] = "leave-one-subject-out"
