@@ -112,6 +112,18 @@ finer training target at the same prediction cost: the booster trained on W / N1
 N2+N3 / REM (slpdb's own stages) with the balanced three-class weights, 150 rounds at
 learning rate 0.04 (600 trees as now), ``p(NREM) = p(N1) + p(N2+N3)`` before the same
 smoother: 0.461 [0.455-0.464] / 0.649 / 0.391 [0.381-0.401], seed 7 0.464 / 0.650 / 0.401.
+
+Session 6 (issue #5; same protocol and rule, fixed before scoring; baseline reproduced 0.467 /
+0.654 / 0.396): more REM-labelled training data from the sleep-accel folder, i.e. the 31
+Walch 2019 subjects' 25,481 epochs (5,540 REM) added to every fold's training rows, with
+``hr_hp_sd`` taken from the study's ``hr_feature`` (the same recipe) and every other column
+missing (the study has no beat-level data; our batch columns have no time-of-night
+column to fill). A, plain concatenation with balanced class weights over both: kappa 0.349
+[0.346-0.350], W F1 0.613, REM F1 0.125 [0.084-0.154]; B, the Walch rows' total weight
+halved against slpdb's: 0.362 [0.358-0.364] / 0.615 / 0.166 [0.163-0.168]. Not adopted: rows
+that carry one column teach the trees splits whose missing-value branches the slpdb
+nights then follow, and the study's PPG heart rate is another population (healthy adults
+against obstructive apnoea). More data has to come with beats (e.g. SHHS / MESA ECG).
 """
 
 from __future__ import annotations
