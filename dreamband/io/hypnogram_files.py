@@ -36,6 +36,7 @@ import numpy as np
 from dreamband.core.hypnogram import Hypnogram
 from dreamband.core.stages import SleepStage, WearableStage
 from dreamband.errors import InputFileError
+from dreamband.io.text import text_lines
 
 __all__ = [
     "EDF_LABELS",
@@ -216,8 +217,7 @@ def read_csv_hypnogram(path: str | os.PathLike) -> Hypnogram:
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "no such file")
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        rows = list(csv.reader(fh))
+    rows = list(csv.reader(text_lines(path, "utf-8-sig")))
     if not rows:
         raise InputFileError(path, "empty file")
     header = [h.strip() for h in rows[0]]

@@ -17,6 +17,7 @@ import numpy as np
 
 from dreamband.core.beats import BeatSeries
 from dreamband.errors import InputFileError
+from dreamband.io.text import text_lines
 
 __all__ = ["HeartRateSeries", "read_heart_csv", "read_hr_csv", "read_rr_csv"]
 
@@ -40,7 +41,7 @@ class HeartRateSeries:
 def _rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     if not path.is_file():
         raise InputFileError(path, "no such file")
-    with path.open(newline="", encoding="utf-8") as fh:
+    with text_lines(path) as fh:
         reader = csv.reader(fh)
         header: list[str] | None = None
         body = []

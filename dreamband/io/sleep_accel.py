@@ -16,6 +16,7 @@ import numpy as np
 from dreamband.core.hypnogram import Hypnogram
 from dreamband.core.stages import SleepStage
 from dreamband.errors import InputFileError
+from dreamband.io.text import text_lines
 
 __all__ = [
     "FEATURE_KINDS",
@@ -104,7 +105,7 @@ def read_feature_file(path: str | os.PathLike) -> np.ndarray:
     if not path.is_file():
         raise InputFileError(path, "no such file")
     out = []
-    with path.open(encoding="utf-8") as fh:
+    with text_lines(path) as fh:
         for i, line in enumerate(fh, start=1):
             text = line.strip()
             if not text:

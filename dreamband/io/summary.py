@@ -18,6 +18,7 @@ import numpy as np
 from dreamband.core.hypnogram import Hypnogram
 from dreamband.core.recording import Recording
 from dreamband.errors import InputFileError
+from dreamband.io.text import text_lines
 
 __all__ = ["describe", "describe_hypnogram", "describe_recording"]
 
@@ -202,8 +203,7 @@ def _describe_csv(path: Path) -> dict[str, Any]:
     from dreamband.io.dispatch import read_hypnogram
     from dreamband.io.rr_csv import read_heart_csv
 
-    with path.open(encoding="utf-8") as fh:
-        first = fh.readline().strip().lower()
+    first = text_lines(path).readline().strip().lower()
     if first.startswith("onset,duration,stage"):
         return describe_hypnogram(read_hypnogram(path), "csv")
     heart = read_heart_csv(path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from dreamband.core.hypnogram import Hypnogram
 from dreamband.core.recording import Channel, Recording
 from dreamband.core.stages import SleepStage
 from dreamband.errors import InputFileError
+from dreamband.io.text import text_lines
 
 __all__ = ["read_int_hypnogram", "read_yasa_eeg_txt", "read_yasa_npz"]
 
@@ -44,14 +46,24 @@ def read_yasa_npz(path: str | os.PathLike) -> Recording:
     """
     path = Path(path)
     _exists(path)
+    if not zipfile.is_zipfile(path):
+        raise InputFileError(path, "not an npz archive (not a zip file)")
     try:
         with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in ("data", "sf", "chan") if k not in z.files]
+            if missing:
+                raise InputFileError(
+                    path, f"missing key {missing[0]!r} (a YASA .npz holds data, sf and chan; "
+                    f"this one holds {', '.join(z.files) or 'nothing'})", "npz keys")
             data = np.atleast_2d(np.asarray(z["data"], dtype=float))
             fs = float(np.asarray(z["sf"]))
             names = [str(c) for c in np.atleast_1d(z["chan"])]
-    except KeyError as exc:
-        raise InputFileError(path, f"missing key {exc}", "npz keys") from None
+    except InputFileError:
+        raise
     except (ValueError, OSError) as exc:
+        if "pickle" in str(exc):
+            raise InputFileError(path, "holds Python objects (pickled), which dreamband never "
+                                 "loads; save plain arrays", "npz keys") from None
         raise InputFileError(path, f"not a readable npz archive ({exc})") from None
     if len(names) != data.shape[0]:
         raise InputFileError(path, f"{len(names)} channel names for {data.shape[0]} rows", "chan")
@@ -88,7 +100,7 @@ def read_yasa_eeg_txt(
 
 def _numbers(path: Path) -> np.ndarray:
     out = []
-    with path.open(encoding="utf-8") as fh:
+    with text_lines(path) as fh:
         for i, line in enumerate(fh, start=1):
             text = line.strip()
             if not text or text.startswith("#"):
@@ -113,7 +125,7 @@ def read_int_hypnogram(path: str | os.PathLike, epoch_length: float = 30.0) -> H
     path = Path(path)
     _exists(path)
     stages = []
-    with path.open(encoding="utf-8") as fh:
+    with text_lines(path) as fh:
         for i, line in enumerate(fh, start=1):
             text = line.strip()
             if not text or text.startswith("#"):

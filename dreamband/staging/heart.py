@@ -297,4 +297,7 @@ def stage_heart_file(path: str | os.PathLike, live: bool = False, lag: int = 0) 
     except ValueError as exc:
         if isinstance(exc, DreambandError):
             raise
-        raise InputFileError(path, str(exc)) from None
+        msg = str(exc)
+        for name in {str(path), path.name, str(getattr(data, "source", "") or "")} - {""}:
+            msg = msg.removeprefix(f"{name}: ")  # the file is named once, by the error
+        raise InputFileError(path, msg) from None

@@ -22,11 +22,12 @@ def is_heart_input(path: str | os.PathLike) -> bool:
         return True
     if suffix != ".csv":
         return False
-    try:
-        with open(p, newline="", encoding="utf-8") as fh:
-            header = next(csv.reader(fh), [])
-    except (OSError, UnicodeDecodeError):
+    try:  # the header line only: a bad byte further down is the heart reader's to name
+        with open(p, "rb") as fh:
+            first = fh.readline(4096).decode("utf-8-sig", "replace")
+    except OSError:
         return False
+    header = next(csv.reader([first]), [])
     cols = {h.strip().lower() for h in header}
     return bool(cols & _HEART_COLUMNS) or any(c.startswith(("rr", "hr")) for c in cols)
 
@@ -57,8 +58,13 @@ def read_recording(path: str | os.PathLike) -> Recording:
         return read_yasa_npz(p)
     if suffix == ".csv":
         with open(p, newline="", encoding="utf-8", errors="replace") as fh:
-            header = next(csv.reader(fh), [])
+            line = fh.readline(4096)
+        header = next(csv.reader([line]), [])
         got = ",".join(h.strip() for h in header) or "nothing"
+        if "\ufffd" in got or not got.isprintable():
+            got = "binary data, not text"
+        elif len(got) > 80:
+            got = got[:77] + "..."
         raise InputFileError(
             p,
             "a CSV to stage holds RR intervals (columns rr_ms[,time_s]) or heart rate "
