@@ -31,7 +31,9 @@ def psg(tmp_path_factory):
                            ["eeg", "eog", "emg"])
     raw = mne.io.RawArray(np.vstack([eeg, eog, emg]) * 1e-6, info, verbose="error")
     path = tmp_path_factory.mktemp("psg") / "night-PSG.edf"
-    mne.export.export_raw(path, raw, fmt="edf", physical_range=(-2000e-6, 2000e-6),
+    # physical_range is in the file's unit (µV here), not in volts: (-2e-3, 2e-3) would
+    # clip every sample to +-0.002 µV
+    mne.export.export_raw(path, raw, fmt="edf", physical_range=(-2000, 2000),
                           verbose="error")
     return path
 
@@ -50,7 +52,9 @@ def test_stage_writes_the_csv_output_contract(psg, tmp_path, capsys):
     np.testing.assert_allclose(sums, 1.0, atol=1e-6)
     explain = list(csv.reader((tmp_path / "night-explain.csv").open()))
     assert explain[0][:3] == ["epoch", "stage", "reason"] and len(explain) == 25
-    assert "eog=EOG horizontal" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "eog=EOG horizontal" in err
+    assert "warning" not in err  # the fixture's signals read back unclipped
 
 
 @pytest.mark.parametrize("name", ["night.parquet", "night-hypnogram.edf"])
@@ -139,3 +143,19 @@ def test_stage_file_returns_hypnogram_and_rem_periods(psg):
     hyp2, periods = stage_file(psg, epoch=20.0, with_rem=True, participant="p1")
     assert hyp2.n_epochs == 36
     assert all(p.participant == "p1" for p in periods)
+
+
+def test_stage_warns_when_the_eeg_is_flat(tmp_path, capsys):
+    mne = pytest.importorskip("mne")
+    pytest.importorskip("edfio")
+    n = round(3 * 60 * FS)
+    x = np.cumsum(RNG.standard_normal(n)) * 2
+    x -= np.convolve(x, np.ones(200) / 200, mode="same")
+    x[round(60 * FS):round(120 * FS)] = 0.0  # electrode off for the middle minute
+    raw = mne.io.RawArray(x[None] * 1e-6, mne.create_info(["C3-A2"], FS, "eeg"), verbose="error")
+    path = tmp_path / "flat.edf"
+    mne.export.export_raw(path, raw, fmt="edf", physical_range=(-500, 500),
+                          verbose="error")
+    assert cli.main(["stage", str(path), "--out", str(tmp_path / "h.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: " in err and "flat.edf: 2 of 6 epochs" in err and "C3-A2" in err

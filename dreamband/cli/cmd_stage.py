@@ -53,6 +53,20 @@ def _write_explain(table: dict, dest) -> None:
         w.writerow([table[c][i] for c in cols])
 
 
+def _warn_bad_signal(path: Path, hyp) -> None:
+    """One stderr line when epochs had a flat, clipped or artefact EEG (their stage then
+    rests on the neighbouring epochs and the smoother, not on their own signal)."""
+    bad = hyp.meta.get("bad_epochs")
+    if bad is None or not bad.any():
+        return
+    n, total = int(bad.sum()), int(bad.size)
+    eeg = hyp.meta.get("channels", {}).get("eeg", "the EEG")
+    print(f"dreamband: warning: {path}: {n} of {total} epochs ({100 * n / total:.0f} %) have a "
+          f"flat, clipped or artefact signal on {eeg}; their stages rest on the neighbouring "
+          "epochs, not on their own signal (listed as bad signal by --explain)",
+          file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     """Stage the input and write the hypnogram; returns the exit code."""
     from dreamband.io.hypnogram_files import (
@@ -77,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
             rec, eeg=args.eeg, eog=args.eog, emg=args.emg, engine=args.engine,
             epoch_length=args.epoch, causal=args.live, model=args.model, lag=args.lag,
         )
+    _warn_bad_signal(path, hyp)
     explain = hyp.meta.get("explain") if args.explain else None
     if args.explain and explain is None:
         print("dreamband: note: --explain is available with --engine rules only", file=sys.stderr)
