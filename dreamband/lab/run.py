@@ -138,7 +138,10 @@ async def _connect(bands: dict[str, Any], people: Sequence[LabParticipant],
         except LabError:
             raise
         except Exception as exc:  # BandError, BleakError...: one line naming the band
-            raise LabError(f"participant {who.name!r}: band {who.target!r}: {exc}") from exc
+            from firmware_bridge.band import describe_error
+
+            why = describe_error(exc) if isinstance(exc, OSError) else str(exc)
+            raise LabError(f"participant {who.name!r}: band {who.target!r}: {why}") from exc
         if band.profile is None:
             raise LabError(f"participant {who.name!r}: band {who.target!r} connected but its "
                            f"profile could not be recognised; give it ({who.name}="
