@@ -82,6 +82,15 @@ def test_a_session_killed_with_sigkill_keeps_everything_announced(tmp_path: Path
     assert t[0] == 100.0 and t[-1] >= 100.0 + 7 * 30 - 1.5   # at most ~1 s of raw lost
     assert np.all(np.diff(t) > 0)
     assert list(out.glob("epochs/seg-*.arrows"))            # not compacted: no clean close
+    # nightly batch takes the crashed folder as a session too, from the journal's segments
+    from dreamband.batch.discover import discover_inputs
+    from dreamband.batch.night import read_session_participant
+
+    nights = discover_inputs([out])
+    assert {n.kind for n in nights} == {"session"} and {n.participant for n in nights} == {"a", "h"}
+    assert all(n.files and n.files[0].suffix == ".arrows" for n in nights)
+    hyp = read_session_participant(out / "epochs.parquet", "a")
+    assert hyp.n_epochs == 7 and np.isfinite(hyp.probabilities).all()
 
 
 @pytest.mark.usefixtures("heart_models")

@@ -63,6 +63,9 @@ class NightInput:
     @property
     def files(self) -> list[Path]:
         """Every file whose content defines this night (hashed for resume)."""
+        if self.kind == "session":  # compacted table and/or a crashed session's segments
+            segments = sorted(self.path.with_suffix("").glob("seg-*.arrows"))
+            return [p for p in (self.path,) if p.exists()] + segments
         files = [self.path]
         if self.kind == "heart" and self.path.suffix.lower() == ".hea":
             ecg = self.path.with_suffix(".ecg")
@@ -117,8 +120,12 @@ def _participant(path: Path) -> str:
 
 
 def is_session_folder(folder: Path) -> bool:
-    """True for a folder written by the live engine (``session.json`` + ``epochs.parquet``)."""
-    return (folder / "session.json").is_file() and (folder / "epochs.parquet").is_file()
+    """True for a folder written by the live engine: ``session.json`` with the epochs table,
+    compacted (``epochs.parquet``, a clean close) or still as the journal's segments
+    (``epochs/seg-*.arrows``, a session that crashed or is still running)."""
+    if not (folder / "session.json").is_file():
+        return False
+    return (folder / "epochs.parquet").is_file() or any((folder / "epochs").glob("seg-*.arrows"))
 
 
 def _session_nights(folder: Path) -> list[tuple[Path, str, Path | None, str]]:

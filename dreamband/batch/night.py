@@ -102,17 +102,20 @@ def session_origin(folder: Path) -> datetime:
 def read_session_participant(epochs_file: Path, participant: str) -> Hypnogram:
     """One participant's live stages from a session's ``epochs.parquet``.
 
+    A session that crashed (or is still running) has no ``epochs.parquet`` yet: its epochs
+    are read from the journal's segments beside it (``epochs/seg-*.arrows``, up to each
+    segment's last complete batch), so nothing the live engine staged is lost to batch.
     Unscored epochs (too much signal missing) stay unscored; probabilities are those the
     live stager announced. The hypnogram starts at the wall-clock time of the participant's
     first epoch (see :func:`session_origin`).
     """
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     from dreamband.errors import InputFileError
+    from dreamband.live.journal import EPOCH_SCHEMA, read_journal
 
     try:
-        table = pq.read_table(epochs_file)
+        table = read_journal(epochs_file.with_suffix(""), EPOCH_SCHEMA)
     except (OSError, pa.ArrowInvalid) as exc:
         raise InputFileError(epochs_file, f"not a readable Parquet file ({exc})") from None
     needed = {"participant", "onset_s", "duration_s", "scheme", "stage_code", "scored"}
