@@ -219,6 +219,17 @@ def test_a_live_session_folder_is_analysed_per_participant_as_one_session(tmp_pa
     assert main(["demo", "--minutes", "20", "--out", str(session), "--quiet",
                  "--data-dir", str(tmp_path / "no-data")]) == 0
     (session / "notes.parquet").write_bytes(b"not ours")  # other files in it are not nights
+    import io
+
+    from dreamband.cli.cmd_info import render
+    from dreamband.io.summary import describe
+
+    info = describe(session)  # `dreamband info FOLDER`
+    assert info["kind"] == "session" and info["complete"] and len(info["participants"]) == 6
+    assert all(p["n_epochs"] == 40 for p in info["participants"])
+    text = io.StringIO()
+    render(info, text)
+    assert "closed cleanly" in text.getvalue() and "REM periods" in text.getvalue()
     nights = discover_inputs([tmp_path])
     assert {n.kind for n in nights} == {"session"} and len(nights) == 6
     assert {n.session for n in nights} == {"lab-night"}

@@ -91,6 +91,15 @@ def test_a_session_killed_with_sigkill_keeps_everything_announced(tmp_path: Path
     assert all(n.files and n.files[0].suffix == ".arrows" for n in nights)
     hyp = read_session_participant(out / "epochs.parquet", "a")
     assert hyp.n_epochs == 7 and np.isfinite(hyp.probabilities).all()
+    # and `dreamband info` describes it, saying it was not closed
+    from dreamband.io.summary import describe_session
+
+    info = describe_session(out)
+    assert info["kind"] == "session" and info["complete"] is False
+    a_info = next(p for p in info["participants"] if p["participant"] == "a")
+    assert a_info["kind"] == "eeg" and a_info["n_epochs"] == 7 and a_info["n_scored"] == 7
+    assert sum(a_info["stage_minutes"].values()) == pytest.approx(3.5)
+    assert info["n_events"]["stage"] == len(ep)
 
 
 @pytest.mark.usefixtures("heart_models")

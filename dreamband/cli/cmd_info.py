@@ -3,6 +3,8 @@
 * recording (EDF/BDF, DREAMS/YASA text, npz): channels with fs, unit, duration; start time
 * hypnogram (any format ``read_hypnogram`` knows): epochs, start, minutes per stage, total
 * WFDB record (``slp03``, ``slp03.hea``): header fields, beat count, stage minutes
+* live session folder (``lab`` / ``replay`` / ``demo``, closed or crashed): participants,
+  epochs announced and scored, stage minutes, REM periods, gaps
 * dataset name: which records are present under the data folder and which are missing
 """
 
@@ -26,9 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the ``info`` subcommand."""
     p = subparsers.add_parser(
         "info",
-        help="describe a recording, hypnogram, WFDB record or dataset",
+        help="describe a recording, hypnogram, WFDB record, live session or dataset",
         description="Describe what a file holds (recording, hypnogram, WFDB record, heart or "
-        "feature file), or which records of a dataset are present locally.",
+        "feature file), what a live session folder holds (closed or crashed), or which "
+        "records of a dataset are present locally.",
     )
     p.add_argument("target", metavar="PATH|DATASET", help="a file, a WFDB record or a dataset name")
     p.add_argument(
@@ -215,6 +218,24 @@ def render(summary: dict[str, Any], file: TextIO) -> None:
             )
             t.add_row(r["record"], str(r["subject"]), "yes" if r["present"] else "no", missing)
         con.print(t)
+    elif kind == "session":
+        state = ("closed cleanly" if summary["complete"] else
+                 "not closed (crashed or still running): read from its journal")
+        con.print(f"Live session {summary['path']}: {state}; wall-clock start "
+                  f"{summary['wall_origin'] or 'not recorded'}, {summary['epoch_length']:g}-s "
+                  f"epochs, raw streams of {len(summary['bands_recorded'])} band(s)")
+        t = Table()
+        for col in ("participant", "band", "epochs", "scored", "stage minutes", "REM periods",
+                    "gaps"):
+            t.add_column(col, justify="right" if col in ("epochs", "scored", "REM periods",
+                                                         "gaps") else "left")
+        for r in summary["participants"]:
+            mins = " ".join(f"{k} {v:g}" for k, v in r["stage_minutes"].items())
+            t.add_row(r["participant"], str(r["kind"]), str(r["n_epochs"]), str(r["n_scored"]),
+                      mins, str(r["rem_periods"]), str(r["gaps"]))
+        con.print(t)
+        con.print("events: " + (", ".join(f"{k} {v}" for k, v in summary["n_events"].items())
+                                or "none"))
     else:
         for key, value in summary.items():
             con.print(f"{key}: {value}")

@@ -273,6 +273,78 @@ def describe(
     return out
 
 
+_STAGE_ORDER = ("W", "N1", "N2", "N3", "NREM", "REM")
+
+
+def describe_session(folder: str | os.PathLike) -> dict[str, Any]:
+    """Summary of a live session folder (``dreamband lab`` / ``replay`` / ``demo``), closed
+    cleanly or left behind by a crash.
+
+    Returns
+    -------
+    dict
+        ``kind`` ("session"), ``path``, ``complete`` (a clean close happened),
+        ``wall_origin``, ``epoch_length``, ``n_events`` (by kind), and ``participants``: per
+        participant its band kind, epochs announced, epochs scored, minutes per stage, REM
+        periods and signal gaps.
+
+    Raises
+    ------
+    InputFileError
+        If ``session.json`` or the epochs/events tables cannot be read.
+    """
+    import pyarrow as pa
+
+    from dreamband.live.session import read_session
+
+    folder = Path(folder)
+    try:
+        s = read_session(folder)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputFileError(folder / "session.json",
+                             f"not a dreamband session file ({exc})") from None
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise InputFileError(folder, f"unreadable session tables ({exc})") from None
+    meta, epochs, events = s["meta"], s["epochs"], s["events"]
+    kinds = events.column("kind").to_pylist()
+    who = events.column("participant").to_pylist()
+    people = []
+    ep_who = np.asarray(epochs.column("participant").to_pylist(), dtype=object)
+    stage = np.asarray(epochs.column("stage").to_pylist(), dtype=object)
+    scored = epochs.column("scored").to_numpy(zero_copy_only=False).astype(bool)
+    dur = epochs.column("duration_s").to_numpy(zero_copy_only=False).astype(float)
+    for name, info in (meta.get("participants") or {}).items():
+        mine = ep_who == name
+        minutes: dict[str, float] = {}
+        for st, d in zip(stage[mine & scored], dur[mine & scored], strict=True):
+            minutes[st] = minutes.get(st, 0.0) + d / 60.0
+        people.append({
+            "participant": name,
+            "kind": info.get("kind") if isinstance(info, dict) else None,
+            "n_epochs": int(mine.sum()),
+            "n_scored": int((mine & scored).sum()),
+            "stage_minutes": {k: round(minutes[k], 1) for k in sorted(
+                minutes, key=lambda k: (_STAGE_ORDER.index(k) if k in _STAGE_ORDER else 99, k))},
+            "rem_periods": sum(1 for k, w in zip(kinds, who, strict=True)
+                               if k == "rem_start" and w == name),
+            "gaps": sum(1 for k, w in zip(kinds, who, strict=True) if k == "gap" and w == name),
+        })
+    counts: dict[str, int] = {}
+    for k in kinds:
+        counts[k] = counts.get(k, 0) + 1
+    return {
+        "kind": "session",
+        "path": str(folder),
+        "complete": bool(s["complete"]),
+        "wall_origin": meta.get("wall_origin"),
+        "epoch_length": meta.get("epoch_length"),
+        "n_events": counts,
+        "participants": people,
+        "bands_recorded": sorted(b.name for b in (folder / "raw").iterdir() if b.is_dir())
+        if (folder / "raw").is_dir() else [],
+    }
+
+
 def _describe(p: Path, hypnogram, channels) -> dict[str, Any]:
     suffix = p.suffix.lower()
     if suffix in (".hea", ".st", ".ecg") or (
@@ -280,7 +352,10 @@ def _describe(p: Path, hypnogram, channels) -> dict[str, Any]:
     ):
         return _describe_wfdb(p)
     if p.is_dir():
-        raise InputFileError(p, "is a folder; give a file, a WFDB record or a dataset name")
+        if (p / "session.json").is_file():
+            return describe_session(p)
+        raise InputFileError(p, "is a folder; give a file, a WFDB record, a live session folder "
+                             "or a dataset name")
     if not p.is_file():
         raise InputFileError(p, "no such file")
     if suffix in (".edf", ".bdf", ".rec"):
