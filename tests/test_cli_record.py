@@ -69,6 +69,13 @@ def test_record_virtual_bands_compacts_to_parquet(commands: None, tmp_path: Path
     eeg = read_stream(out, band, "eeg")
     assert eeg.num_rows > 19 * 200  # Muse or Ganglion, about 20 s
     _assert_indices_covered(eeg, read_gaps(out, band), "eeg")
+    # the same folder again: refused (two recordings would mix), unless --append
+    again = ["record", "--virtual", "1", "--duration", "5", "--speed", "max", "--out", str(out),
+             "--no-status"]
+    assert cli.main(again) == 2
+    assert read_stream(out, band, "eeg").num_rows == eeg.num_rows
+    assert cli.main([*again, "--append"]) == 0
+    assert read_stream(out, band, "eeg").num_rows > eeg.num_rows
 
 
 def test_record_needs_targets_or_virtual(commands: None, tmp_path: Path) -> None:

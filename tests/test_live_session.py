@@ -100,6 +100,13 @@ def test_a_session_killed_with_sigkill_keeps_everything_announced(tmp_path: Path
     assert a_info["kind"] == "eeg" and a_info["n_epochs"] == 7 and a_info["n_scored"] == 7
     assert sum(a_info["stage_minutes"].values()) == pytest.approx(3.5)
     assert info["n_events"]["stage"] == len(ep)
+    # a second run into the same folder is refused before it writes anything
+    from dreamband.errors import InputFileError
+
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    with pytest.raises(InputFileError, match=r"already holds a live session \(not closed"):
+        LiveEngine(EpochGrid(100.0), session_dir=out)
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
 
 
 @pytest.mark.usefixtures("heart_models")

@@ -32,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--flush", type=float, default=1.0, metavar="S",
                    help="write a batch to disk at least every S seconds per stream")
     p.add_argument("--no-status", action="store_true", help="no live status lines")
+    p.add_argument("--append", action="store_true",
+                   help="continue a recording already in --out (e.g. after a crash): new "
+                   "segments are added to its streams; without it such a folder is refused")
     p.set_defaults(func=run)
 
 
@@ -50,15 +53,39 @@ def _status_table(bands: list) -> object:
     return t
 
 
+def check_output_folder(out: Path, append: bool = False) -> None:
+    """Refuse a folder holding a live session, or a recording unless ``append``.
+
+    Raises
+    ------
+    InputFileError
+        Naming the folder; nothing has been written then.
+    """
+    from dreamband.errors import InputFileError
+
+    if (out / "session.json").exists():
+        raise InputFileError(out, "holds a live session (lab/replay/demo); record raw streams "
+                             "into a new folder")
+    if not append and out.is_dir() and (any(out.glob("*/*/seg-*.arrows"))
+                                        or any(out.glob("*/*/data.parquet"))):
+        raise InputFileError(out, "already holds a recording; give a new folder, or --append "
+                             "to continue it (new segments are added to its streams)")
+
+
 async def record(targets: list[str], out: Path, duration: float | None, n_virtual: int = 0,
-                 speed: str = "1", flush: float = 1.0, status: bool = True) -> dict:
+                 speed: str = "1", flush: float = 1.0, status: bool = True,
+                 append: bool = False) -> dict:
     """Record bands until ``duration`` (s of the bands' timebase) or cancellation.
+
+    ``out`` must not hold a live session, nor a recording unless ``append``
+    (:func:`check_output_folder`).
 
     Returns
     -------
     dict
         Per band: samples per stream, gaps, missing samples, reconnects.
     """
+    check_output_folder(out, append)
     from dreamband.storage.raw import RawRecorder
     from firmware_bridge.band import Band
     from firmware_bridge.timebase import RealTime, make_timebase
@@ -142,7 +169,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         summary = asyncio.run(record(args.targets, args.out, args.duration, args.virtual,
-                                     args.speed, args.flush, status=not args.no_status))
+                                     args.speed, args.flush, status=not args.no_status,
+                                     append=args.append))
     except (BandError, BleakError, OSError) as exc:
         raise DreambandError(f"record: {exc}") from exc
     except KeyboardInterrupt:

@@ -24,6 +24,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from dreamband.errors import InputFileError
 from dreamband.live.journal import EPOCH_SCHEMA, EVENT_SCHEMA, Journal, read_journal
 from dreamband.storage.raw import RawRecorder
 from firmware_bridge.types import Gap, SampleBlock
@@ -35,6 +36,18 @@ def _write_json(path: Path, obj: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(obj, indent=1, default=str) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _refuse_existing_session(folder: Path) -> None:
+    """A session folder is written once: another run into it would mix two nights' epochs
+    and raw samples under one ``session.json`` (and orphan the first run's participants)."""
+    marks = ("session.json", "epochs", "epochs.parquet", "events", "events.parquet")
+    if any((folder / m).exists() for m in marks):
+        state = ("closed cleanly" if (folder / "summary.json").exists()
+                 else "not closed: it crashed or is still running")
+        raise InputFileError(
+            folder, f"already holds a live session ({state}); give a new folder (nothing was "
+            "written; `dreamband info` shows what it holds, `dreamband batch` analyses it)")
 
 
 class SessionRecorder:
@@ -53,6 +66,7 @@ class SessionRecorder:
     def __init__(self, folder: str | os.PathLike, fsync: bool = False,
                  raw_flush_s: float = 1.0) -> None:
         self.folder = Path(folder)
+        _refuse_existing_session(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.raw = RawRecorder(self.folder / "raw", flush_interval=raw_flush_s, fsync=fsync)
         self.epochs = Journal(self.folder / "epochs", EPOCH_SCHEMA, fsync)
