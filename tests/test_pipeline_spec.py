@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,22 @@ def test_valid_file_gets_defaults_and_resolved_paths(tmp_path: Path) -> None:
     assert cfg["engine"] == "rules"
     assert cfg["output"]["dir"] == tmp_path / "out"
     assert cfg["sources"][0]["path"] == tmp_path / "night.edf"
+
+
+def test_start_placeholder_gives_a_new_folder_per_run(tmp_path: Path) -> None:
+    text = good(tmp_path).replace('dir = "out"', 'dir = "runs/night-{start}"')
+    cfg = load_pipeline(write(tmp_path, text), SCHEMA)
+    out = cfg["output"]["dir"]
+    assert out.parent == tmp_path / "runs"
+    assert re.fullmatch(r"night-\d{8}-\d{6}", out.name), out.name
+
+
+@pytest.mark.parametrize("name", ["demo.toml", "replay.toml", "lab.toml"])
+def test_shipped_session_pipelines_write_a_new_folder_each_run(name: str) -> None:
+    from dreamband.paths import pipelines_dir
+
+    text = (pipelines_dir() / name).read_text(encoding="utf-8")
+    assert re.search(r'^out = "[^"]*\{start\}[^"]*"', text, re.M), name
 
 
 @pytest.mark.parametrize(

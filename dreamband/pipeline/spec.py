@@ -14,6 +14,7 @@ import difflib
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,9 @@ class Field:
     ----------
     kind : str
         ``"str"``, ``"int"``, ``"float"`` (ints accepted), ``"bool"``, ``"path"`` (a string
-        resolved against the pipeline's folder), ``"list[str]"``, ``"list[float]"``,
-        ``"list[path]"``.
+        resolved against the pipeline's folder; ``{start}`` in it becomes the local time the
+        pipeline was loaded, ``YYYYmmdd-HHMMSS``, so that a session folder is new every
+        run), ``"list[str]"``, ``"list[float]"``, ``"list[path]"``.
     required : bool
         Whether the key must be present.
     default : object
@@ -126,6 +128,7 @@ def validate(data: Mapping[str, Any], schema: Table, source: str | Path = "<pipe
 class _Context:
     source: Path
     base: Path
+    start: str = field(default_factory=lambda: datetime.now().strftime("%Y%m%d-%H%M%S"))
 
     def fail(self, key: str, reason: str) -> InputFileError:
         return InputFileError(self.source, reason, f"key {key!r}" if key else None)
@@ -214,7 +217,7 @@ def _scalar(value: Any, spec: Field, key: str, ctx: _Context) -> Any:
             raise ctx.fail(key, f"must be <= {spec.maximum}, got {value}")
         return float(value) if kind == "float" else value
     if kind == "path":
-        path = Path(value).expanduser()
+        path = Path(value.replace("{start}", ctx.start)).expanduser()
         if not path.is_absolute():
             path = ctx.base / path
         if spec.must_exist and not path.exists():
