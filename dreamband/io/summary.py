@@ -300,11 +300,11 @@ def describe_session(folder: str | os.PathLike) -> dict[str, Any]:
     folder = Path(folder)
     try:
         s = read_session(folder)
+    except (OSError, pa.ArrowInvalid) as exc:  # before ValueError: ArrowInvalid is one
+        raise InputFileError(folder, f"unreadable session tables ({exc})") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputFileError(folder / "session.json",
                              f"not a dreamband session file ({exc})") from None
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise InputFileError(folder, f"unreadable session tables ({exc})") from None
     meta, epochs, events = s["meta"], s["epochs"], s["events"]
     kinds = events.column("kind").to_pylist()
     who = events.column("participant").to_pylist()

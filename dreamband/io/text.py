@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 from dreamband.errors import InputFileError
@@ -55,7 +54,7 @@ def read_text(path: str | os.PathLike, encoding: str = "utf-8") -> str:
         ) from None
 
 
-def text_lines(path: str | os.PathLike, encoding: str = "utf-8") -> Iterator[str]:
+def text_lines(path: str | os.PathLike, encoding: str = "utf-8") -> io.StringIO:
     """Lines of a text file (ends kept, as ``open()`` would give them, for :mod:`csv` too).
 
     Raises
