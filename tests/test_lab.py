@@ -145,6 +145,23 @@ def test_a_band_that_never_answers_stops_the_start_with_a_line_naming_it(tmp_pat
                             band_options=band_options, timebase=world.timebase))
 
 
+class _NoBluetoothScanner(VirtualBleakScanner):
+    """A scanner on a Linux machine without BlueZ: D-Bus's socket file is missing."""
+
+    async def start(self) -> None:
+        raise FileNotFoundError(2, "No such file or directory")
+
+
+def test_a_band_by_name_without_a_bluetooth_service_says_so(tmp_path) -> None:
+    world, _, band_options = _world()
+    band_options = {**band_options, "scanner_backend": _NoBluetoothScanner}
+    with pytest.raises(LabError, match=r"participant 'eve': band 'SomeStrap': no Bluetooth "
+                                       r"service reachable \(Linux: BlueZ over D-Bus\)"):
+        asyncio.run(run_lab([LabParticipant("eve", "SomeStrap", "heart_rate")], session_dir=None,
+                            options=LabOptions(duration_s=60), band_options=band_options,
+                            timebase=world.timebase))
+
+
 @pytest.mark.usefixtures("heart_models")
 def test_a_band_with_a_known_profile_may_join_late(tmp_path) -> None:
     world, people, band_options = _world()
