@@ -91,6 +91,7 @@ def test_a_session_killed_with_sigkill_keeps_everything_announced(tmp_path: Path
     assert all(n.files and n.files[0].suffix == ".arrows" for n in nights)
     hyp = read_session_participant(out / "epochs.parquet", "a")
     assert hyp.n_epochs == 7 and np.isfinite(hyp.probabilities).all()
+    assert hyp.source.endswith("(not closed: read from its journal)")
     # and `dreamband info` describes it, saying it was not closed
     from dreamband.io.summary import describe_session
 

@@ -128,8 +128,9 @@ def read_session_participant(epochs_file: Path, participant: str) -> Hypnogram:
         raise InputFileError(epochs_file, f"no epochs of participant {participant!r}")
     offset = float(rows["onset_s"][0].as_py())
     origin = session_origin(epochs_file.parent)
+    state = "" if epochs_file.is_file() else " (not closed: read from its journal)"
     return hypnogram_from_epochs(rows, start_time=origin + timedelta(seconds=offset),
-                                 source=f"live session {epochs_file.parent.name}")
+                                 source=f"live session {epochs_file.parent.name}{state}")
 
 
 def analyse_night(inp: NightInput, options: BatchOptions) -> NightResult:
