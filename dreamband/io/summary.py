@@ -293,6 +293,8 @@ def describe_session(folder: str | os.PathLike) -> dict[str, Any]:
     InputFileError
         If ``session.json`` or the epochs/events tables cannot be read.
     """
+    from collections import Counter
+
     import pyarrow as pa
 
     from dreamband.live.session import read_session
@@ -307,7 +309,7 @@ def describe_session(folder: str | os.PathLike) -> dict[str, Any]:
                              f"not a dreamband session file ({exc})") from None
     meta, epochs, events = s["meta"], s["epochs"], s["events"]
     kinds = events.column("kind").to_pylist()
-    who = events.column("participant").to_pylist()
+    per_person = Counter(zip(kinds, events.column("participant").to_pylist(), strict=True))
     people = []
     ep_who = np.asarray(epochs.column("participant").to_pylist(), dtype=object)
     stage = np.asarray(epochs.column("stage").to_pylist(), dtype=object)
@@ -325,20 +327,16 @@ def describe_session(folder: str | os.PathLike) -> dict[str, Any]:
             "n_scored": int((mine & scored).sum()),
             "stage_minutes": {k: round(minutes[k], 1) for k in sorted(
                 minutes, key=lambda k: (_STAGE_ORDER.index(k) if k in _STAGE_ORDER else 99, k))},
-            "rem_periods": sum(1 for k, w in zip(kinds, who, strict=True)
-                               if k == "rem_start" and w == name),
-            "gaps": sum(1 for k, w in zip(kinds, who, strict=True) if k == "gap" and w == name),
+            "rem_periods": per_person[("rem_start", name)],
+            "gaps": per_person[("gap", name)],
         })
-    counts: dict[str, int] = {}
-    for k in kinds:
-        counts[k] = counts.get(k, 0) + 1
     return {
         "kind": "session",
         "path": str(folder),
         "complete": bool(s["complete"]),
         "wall_origin": meta.get("wall_origin"),
         "epoch_length": meta.get("epoch_length"),
-        "n_events": counts,
+        "n_events": dict(Counter(kinds)),
         "participants": people,
         "bands_recorded": sorted(b.name for b in (folder / "raw").iterdir() if b.is_dir())
         if (folder / "raw").is_dir() else [],
