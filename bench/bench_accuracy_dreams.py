@@ -131,6 +131,40 @@ def slow_wave_auroc(epoch_length: float) -> list[float]:
     return out
 
 
+def interval_rows(rules: dict, live: dict, ys: list[np.ndarray], ps: list[np.ndarray]) -> list[str]:
+    """Subject-bootstrap intervals of the pooled kappas and of the paired differences
+    (rules - YASA, live - batch) on the same replicates."""
+    from dreamband.evaluation.bootstrap import (
+        DEFAULT_REPLICATES,
+        confusions_from_records,
+        paired_difference,
+        score_intervals,
+        subject_confusions,
+    )
+
+    subjects, batch_cms = confusions_from_records(rules["records"])
+    _, live_cms = confusions_from_records(live["records"])
+    _, yasa_cms = subject_confusions(ys, ps, [r["subject"] for r in rules["records"]], LABELS)
+    rows = [
+        f"\nSubject bootstrap: the {len(subjects)} excerpts (subjects) drawn with replacement, "
+        f"{DEFAULT_REPLICATES:,} replicates, percentile 95 % intervals; differences paired "
+        "on the same replicates (an interval excluding 0 holds across resampled subject "
+        "sets):\n",
+        "| measure | estimate | 95 % interval |",
+        "|---|---|---|",
+    ]
+    for name, cms in (("rules (batch) kappa", batch_cms), ("rules live kappa", live_cms),
+                      ("YASA kappa", yasa_cms)):
+        iv = score_intervals(cms, NAMES)["kappa"]
+        rows.append(f"| {name} | {iv.estimate:.3f} | {iv.low:.3f} to {iv.high:.3f} |")
+    for name, a, b, score in (("rules - YASA, kappa", batch_cms, yasa_cms, "kappa"),
+                              ("rules - YASA, macro-F1", batch_cms, yasa_cms, "macro_f1"),
+                              ("live - batch, kappa", live_cms, batch_cms, "kappa")):
+        iv = paired_difference(a, b, score=score)
+        rows.append(f"| {name} | {iv.estimate:+.3f} | {iv.low:+.3f} to {iv.high:+.3f} |")
+    return rows
+
+
 def _row(name: str, rep: dict) -> str:
     f1 = " ".join(f"{k}={v:.2f}" for k, v in rep["f1"].items())
     return (f"| {name} | {rep['n']} | {rep['accuracy']:.3f} | {rep['kappa']:.3f} | "
@@ -185,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                           live_w10["pooled"]))
         lines.append(_row("dreamband model (LightGBM, leave-one-excerpt-out)", model["pooled"]))
         lines.append(_row("yasa.SleepStaging (pretrained)", yasa_pooled))
+        lines += interval_rows(rules, live, ys, ps)
         lines.append(f"\nPer excerpt, {ep:.0f}-s (kappa; F1 N2/N3; N2/N3 AUROC = chance that "
                      "an expert-N3 epoch gets a higher p(N3)/(p(N2)+p(N3)) than an expert-N2 "
                      "one, 0.5 = none; last column: the same AUROC for the epoch's slow-wave "

@@ -32,6 +32,11 @@ def test_rules_engine_keeps_kappa_above_a_floor_on_real_dreams(dreams_dir):
     auc = {r["name"]: r["report"]["n2_n3_auroc"] for r in res["records"]}
     assert min(auc[k] for k in ("excerpt1", "excerpt2", "excerpt3", "excerpt4")) > 0.8
     assert 0.8 < res["pooled"]["n2_n3_auroc"] <= 1.0
+    # five subjects resampled: a wide interval around the pooled kappa
+    ci = pooled["intervals"]
+    assert ci["n_subjects"] == 5 and ci["replicates"] == 2000
+    assert ci["kappa"][0] < pooled["kappa"] < ci["kappa"][1]
+    assert ci["kappa"][1] - ci["kappa"][0] > 0.1
 
 
 def test_live_rules_stay_within_reach_of_batch_on_real_dreams(dreams_dir):
@@ -63,7 +68,9 @@ def test_evaluate_cli_writes_json(dreams_dir, tmp_path, capsys):
     assert code == 0
     data = json.loads(out.read_text())
     assert data["engine"] == "rules" and len(data["records"]) == 5
-    assert "pooled" in capsys.readouterr().out
+    assert len(data["pooled"]["intervals"]["kappa"]) == 2
+    text = capsys.readouterr().out
+    assert "pooled" in text and "95 % intervals (5 subjects resampled): kappa" in text
 
 
 def test_align_skips_leading_unlabelled_epochs():

@@ -39,6 +39,11 @@ def test_slpdb_loso_kappa_floor(slpdb_dir):
     assert [r["name"] for r in rep["records"]] == ["slp03", "slp41", "slp60"]
     assert rep["pooled"]["kappa"] > 0.30
     assert rep["pooled"]["f1"]["W"] > 0.5
+    # subject-bootstrap intervals over the three held-out subjects
+    ci = rep["pooled"]["intervals"]
+    assert ci["n_subjects"] == 3
+    assert ci["kappa"][0] <= rep["pooled"]["kappa"] <= ci["kappa"][1]
+    assert ci["f1"]["REM"][0] <= rep["pooled"]["f1"]["REM"] <= ci["f1"]["REM"][1]
 
 
 def test_sleep_accel_loso_kappa_floor(sleep_accel_dir):

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from dreamband.core.stages import FIVE_CLASS
+from dreamband.evaluation.bootstrap import pooled_intervals
 from dreamband.evaluation.eeg_datasets import LabelledRecord, iter_records
 from dreamband.evaluation.metrics import classification_report, pair_auroc
 from dreamband.features.eeg import Evidence
@@ -84,7 +85,9 @@ def evaluate_eeg(
         ``dataset``, ``engine``, ``epoch_length``, ``causal``, ``validation``,
         ``records`` (list of ``{name, subject, report}``) and ``pooled`` (report over all
         epochs), reports as from :func:`classification_report` with ``n2_n3_auroc`` added
-        (:func:`~dreamband.evaluation.metrics.pair_auroc` of N3 against N2).
+        (:func:`~dreamband.evaluation.metrics.pair_auroc` of N3 against N2); the pooled
+        report also holds ``intervals``, 95 % subject-bootstrap intervals of its scores
+        (:func:`~dreamband.evaluation.bootstrap.pooled_intervals`; None below 2 subjects).
     """
     recs = list(iter_records(dataset, data, epoch_length))
     evs = [record_evidence(r, causal) for r in recs]
@@ -118,6 +121,7 @@ def evaluate_eeg(
         pps.append(prob)
         records.append({"name": rec.name, "subject": rec.subject, "report": _report(y, p, prob)})
     pooled = _report(np.concatenate(ys), np.concatenate(ps), np.vstack(pps))
+    pooled["intervals"] = pooled_intervals(ys, ps, [r.subject for r in recs], LABELS, NAMES)
     return {
         "dataset": dataset,
         "engine": engine,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dreamband.evaluation.bootstrap import pooled_intervals
 from dreamband.evaluation.metrics import classification_report
 from dreamband.staging.heart_data import NightFeatures, load_nights
 from dreamband.staging.heart_model import CLASS_NAMES, N_TREES, STAY, fit_booster, smooth_night
@@ -126,8 +127,9 @@ def report_nights(preds: Sequence[OutOfSubject], smoothed: bool = True) -> dict:
     Returns
     -------
     dict
-        ``pooled`` (report over every epoch) and ``records`` (list of ``{"name",
-        "subject", "report"}`` in the order of ``preds``).
+        ``pooled`` (report over every epoch, with ``intervals``: 95 % subject-bootstrap
+        intervals of its scores, :func:`~dreamband.evaluation.bootstrap.pooled_intervals`)
+        and ``records`` (list of ``{"name", "subject", "report"}`` in the order of ``preds``).
     """
     def pred(p: OutOfSubject) -> np.ndarray:
         return p.predicted if smoothed else p.raw.argmax(axis=1)
@@ -137,9 +139,12 @@ def report_nights(preds: Sequence[OutOfSubject], smoothed: bool = True) -> dict:
          "report": classification_report(p.y, pred(p), _LABELS, CLASS_NAMES)}
         for p in preds
     ]
-    y = np.concatenate([p.y for p in preds])
-    yp = np.concatenate([pred(p) for p in preds])
-    return {"pooled": classification_report(y, yp, _LABELS, CLASS_NAMES), "records": records}
+    ys = [p.y for p in preds]
+    yps = [pred(p) for p in preds]
+    pooled = classification_report(np.concatenate(ys), np.concatenate(yps), _LABELS, CLASS_NAMES)
+    pooled["intervals"] = pooled_intervals(ys, yps, [p.subject for p in preds], _LABELS,
+                                           CLASS_NAMES)
+    return {"pooled": pooled, "records": records}
 
 
 def evaluate_heart(

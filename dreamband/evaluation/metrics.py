@@ -186,6 +186,14 @@ def format_report(report: dict, title: str = "") -> str:
         f"macro-F1 {report['macro_f1']:.3f}"
     )
     lines.append("F1  " + "  ".join(f"{n} {report['f1'][n]:.3f}" for n in names))
+    ci = report.get("intervals")
+    if ci:
+        pct = round(100 * ci["level"])
+        lines.append(
+            f"{pct} % intervals ({ci['n_subjects']} subjects resampled): kappa "
+            f"{ci['kappa'][0]:.3f}-{ci['kappa'][1]:.3f}  macro-F1 {ci['macro_f1'][0]:.3f}-"
+            f"{ci['macro_f1'][1]:.3f}  F1 "
+            + "  ".join(f"{n} {ci['f1'][n][0]:.2f}-{ci['f1'][n][1]:.2f}" for n in names))
     if "n2_n3_auroc" in report:
         lines.append(f"N2/N3 AUROC {report['n2_n3_auroc']:.3f} (expert N3 epochs ranked above "
                      "N2 ones by p(N3) / (p(N2) + p(N3)); 0.5 = no discrimination)")
