@@ -107,7 +107,9 @@ def read_session_participant(epochs_file: Path, participant: str) -> Hypnogram:
     segment's last complete batch), so nothing the live engine staged is lost to batch.
     Unscored epochs (too much signal missing) stay unscored; probabilities are those the
     live stager announced. The hypnogram starts at the wall-clock time of the participant's
-    first epoch (see :func:`session_origin`).
+    first epoch (see :func:`session_origin`). A session resumed after a crash
+    (``dreamband lab --resume``) is one night: the rows of every run, on the session's grid,
+    with the epochs lost in between unscored.
     """
     import pyarrow.compute as pc
 

@@ -4,7 +4,7 @@
 * hypnogram (any format ``read_hypnogram`` knows): epochs, start, minutes per stage, total
 * WFDB record (``slp03``, ``slp03.hea``): header fields, beat count, stage minutes
 * live session folder (``lab`` / ``replay`` / ``demo``, closed or crashed): participants,
-  epochs announced and scored, stage minutes, REM periods, gaps
+  epochs announced and scored, stage minutes, REM periods, gaps, resumes after a crash
 * dataset name: which records are present under the data folder and which are missing
 """
 
@@ -224,6 +224,12 @@ def render(summary: dict[str, Any], file: TextIO) -> None:
         con.print(f"Live session {summary['path']}: {state}; wall-clock start "
                   f"{summary['wall_origin'] or 'not recorded'}, {summary['epoch_length']:g}-s "
                   f"epochs, raw streams of {len(summary['bands_recorded'])} band(s)")
+        for r in summary.get("resumes", []):
+            before = r.get("last_epoch_before")
+            con.print(f"resumed after a crash at {r.get('wall_time')}: epochs from "
+                      f"{r.get('first_epoch')} (last before: "
+                      f"{'none' if before is None else before}; "
+                      f"{float(r.get('gap_s') or 0.0) / 60:.1f} min absent)")
         t = Table()
         for col in ("participant", "band", "epochs", "scored", "stage minutes", "REM periods",
                     "gaps"):

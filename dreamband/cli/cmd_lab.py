@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["lab_options", "register", "run"]
+if TYPE_CHECKING:
+    from dreamband.lab.resume import ResumePlan
+
+__all__ = ["check_resume_options", "lab_options", "register", "run"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,19 +26,25 @@ def register(sub: argparse._SubParsersAction) -> None:
             "compacted to Parquet at a clean stop). A dropped band reconnects; its gap is "
             "marked. Ctrl-C stops cleanly. Give each participant as NAME=ADDRESS_OR_NAME"
             "[:PROFILE] (profiles: muse, ganglion, heart_rate, polar_h10; guessed from the "
-            "band when omitted). --virtual N tries it without a radio (SIMULATED sleepers)."
+            "band when omitted). --virtual N tries it without a radio (SIMULATED sleepers). "
+            "--resume DIR continues a session that crashed in its own folder: same "
+            "participants (taken from the session when omitted) and options, epochs on the "
+            "same wall-clock grid, the epochs lost in between absent; staging restarts cold."
         ),
     )
     p.add_argument("participants", nargs="*", metavar="NAME=BAND[:PROFILE]")
-    p.add_argument("--out", required=True, type=Path, help="session folder")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", type=Path, help="session folder (new)")
+    where.add_argument("--resume", type=Path, metavar="DIR",
+                       help="continue the session that crashed in DIR (not closed cleanly)")
     p.add_argument("--minutes", type=float, default=None,
                    help="stop after this many minutes (default: until Ctrl-C)")
     p.add_argument("--k", type=int, default=None,
                    help="group window: participants in REM together (default 2; 1 if alone)")
-    p.add_argument("--min-window-min", type=float, default=1.0,
+    p.add_argument("--min-window-min", type=float, default=None,
                    help="shortest group window in minutes (default 1)")
-    p.add_argument("--epoch", type=float, default=30.0, help="epoch length in s (default 30)")
-    p.add_argument("--heart-lag", type=int, default=0, metavar="EPOCHS",
+    p.add_argument("--epoch", type=float, default=None, help="epoch length in s (default 30)")
+    p.add_argument("--heart-lag", type=int, default=None, metavar="EPOCHS",
                    help="heart bands: decide stages this many epochs late with the fixed-lag "
                    "model (0 = at once; trained: 40 or 60, i.e. 20 or 30 min late)")
     p.add_argument("--connect-timeout", type=float, default=60.0, metavar="S",
@@ -58,16 +68,42 @@ def lab_options(args: argparse.Namespace):  # -> LabOptions
     """Lab options from parsed arguments (ValueError naming the option when invalid)."""
     from dreamband.lab.run import LabOptions
 
+    window_min = 1.0 if args.min_window_min is None else args.min_window_min
+    epoch = 30.0 if args.epoch is None else args.epoch
     if args.minutes is not None and not args.minutes > 0:
         raise ValueError(f"--minutes must be > 0; got {args.minutes:g}")
-    if not args.min_window_min > 0:
-        raise ValueError(f"--min-window-min must be > 0; got {args.min_window_min:g}")
-    if not args.epoch > 0:
-        raise ValueError(f"--epoch must be > 0; got {args.epoch:g}")
+    if not window_min > 0:
+        raise ValueError(f"--min-window-min must be > 0; got {window_min:g}")
+    if not epoch > 0:
+        raise ValueError(f"--epoch must be > 0; got {epoch:g}")
     return LabOptions(duration_s=None if args.minutes is None else args.minutes * 60,
-                      epoch_length=args.epoch, k=args.k,
-                      min_epochs=max(1, round(args.min_window_min * 60 / args.epoch)),
-                      heart_lag=args.heart_lag, connect_timeout=args.connect_timeout)
+                      epoch_length=epoch, k=args.k,
+                      min_epochs=max(1, round(window_min * 60 / epoch)),
+                      heart_lag=args.heart_lag or 0, connect_timeout=args.connect_timeout)
+
+
+def check_resume_options(args: argparse.Namespace, plan: ResumePlan) -> None:
+    """Options given with ``--resume`` must be the session's (InputFileError naming the
+    folder and the option otherwise): the night keeps one grid and one group rule."""
+    from dreamband.errors import InputFileError
+
+    meta = plan.meta
+    rule = meta.get("rule") or {}
+    L = plan.epoch_length
+    recorded = {"--epoch": (args.epoch, L, f"{L:g}-s epochs"),
+                "--heart-lag": (args.heart_lag, int(meta.get("heart_lag") or 0),
+                                f"heart lag of {int(meta.get('heart_lag') or 0)} epochs"),
+                "--k": (args.k, rule.get("k"), f"k={rule.get('k') or 'default'}")}
+    if args.min_window_min is not None:
+        given = max(1, round(args.min_window_min * 60 / L))
+        have = int(rule.get("min_epochs") or 0)
+        recorded["--min-window-min"] = (given, have or None,
+                                        f"shortest window of {have * L / 60:g} min" if have
+                                        else "default shortest window")
+    for option, (given, have, what) in recorded.items():
+        if given is not None and given != have:
+            raise InputFileError(plan.folder, f"{option} differs from the session's {what}; "
+                                 "leave it out to continue the session as it was", option)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,9 +115,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.virtual and args.participants:
         raise DreambandError("lab: give participants or --virtual N, not both")
-    if not args.virtual and not args.participants:
+    if not args.virtual and not args.participants and args.resume is None:
         raise DreambandError("lab: give NAME=ADDRESS_OR_NAME[:PROFILE] for each band "
                              "(or --virtual N)")
+    if args.resume is not None:
+        from dreamband.lab.resume import load_resume
+
+        check_resume_options(args, load_resume(args.resume))
+    out = args.out or args.resume
     try:
         options = lab_options(args)
         if args.virtual:
@@ -101,12 +142,13 @@ def run(args: argparse.Namespace) -> int:
         raise DreambandError(f"lab: {exc}") from None
     live = False if args.no_live else None
     try:
-        result = run_and_show(people, args.out, options, band_options, timebase, live,
-                              args.quiet, args.events, not args.no_stage_events)
+        result = run_and_show(people, out, options, band_options, timebase, live,
+                              args.quiet, args.events, not args.no_stage_events,
+                              resume=args.resume is not None)
     except LabError as exc:
         raise DreambandError(f"lab: {exc}") from None
     except KeyboardInterrupt:
-        print(f"dreamband: stopped; session closed in {args.out}", file=sys.stderr)
+        print(f"dreamband: stopped; session closed in {out}", file=sys.stderr)
         return 0
     print_summary(result, sys.stderr if args.events == "-" else sys.stdout)
     never = {n: b for n, b in result.bands.items() if not b.get("ever_connected")}

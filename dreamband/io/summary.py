@@ -284,9 +284,10 @@ def describe_session(folder: str | os.PathLike) -> dict[str, Any]:
     -------
     dict
         ``kind`` ("session"), ``path``, ``complete`` (a clean close happened),
-        ``wall_origin``, ``epoch_length``, ``n_events`` (by kind), and ``participants``: per
-        participant its band kind, epochs announced, epochs scored, minutes per stage, REM
-        periods and signal gaps.
+        ``wall_origin``, ``epoch_length``, ``n_events`` (by kind), ``resumes`` (each
+        restart after a crash: ``wall_time``, ``first_epoch``, ``last_epoch_before``,
+        ``gap_s``) and ``participants``: per participant its band kind, epochs announced,
+        epochs scored, minutes per stage, REM periods and signal gaps.
 
     Raises
     ------
@@ -337,6 +338,7 @@ def describe_session(folder: str | os.PathLike) -> dict[str, Any]:
         "wall_origin": meta.get("wall_origin"),
         "epoch_length": meta.get("epoch_length"),
         "n_events": dict(Counter(kinds)),
+        "resumes": [r for r in meta.get("resumes") or [] if isinstance(r, dict)],
         "participants": people,
         "bands_recorded": sorted(b.name for b in (folder / "raw").iterdir() if b.is_dir())
         if (folder / "raw").is_dir() else [],

@@ -21,13 +21,16 @@ __all__ = ["print_summary", "run_and_show"]
 
 def run_and_show(people: Sequence[LabParticipant], out: Path, options: LabOptions,
                  band_options: dict[str, Any], timebase: Any, live: bool | None, quiet: bool,
-                 events_out: str | None = None, event_stages: bool = True) -> LabResult:
-    """Run the lab session with the terminal view (none when ``quiet``); return its result."""
+                 events_out: str | None = None, event_stages: bool = True,
+                 resume: bool = False) -> LabResult:
+    """Run the lab session with the terminal view (none when ``quiet``); return its result
+    (``resume``: continue the session that crashed in ``out``)."""
     # events on standard output: the view goes to standard error
     console = Console(stderr=events_out == "-")
     view = None if quiet else LabView(console, live=live)
     kwargs = {"session_dir": out, "options": options, "band_options": band_options,
-              "timebase": timebase, "events_out": events_out, "event_stages": event_stages}
+              "timebase": timebase, "events_out": events_out, "event_stages": event_stages,
+              "resume": resume}
     if view is None:
         return asyncio.run(run_lab(people, **kwargs))
     with view:
@@ -48,3 +51,6 @@ def print_summary(result: LabResult, out: TextIO) -> None:
               f"{band.get('reconnects', 0)}", file=out)
     windows = result.engine_summary.get("group_windows", [])
     print(f"  group REM windows: {len(windows)}", file=out)
+    for r in result.resumes:
+        print(f"  resumed {r.get('wall_time')} at epoch {r.get('first_epoch')} "
+              f"({r.get('gap_s', 0.0):g} s of epochs absent)", file=out)

@@ -12,7 +12,13 @@ Bands whose profile is not given must connect within ``connect_timeout`` (their 
 read from the band); bands with a known profile are registered at once and join whenever
 they connect. The session folder is the live engine's (``session.json`` with the wall-clock
 origin, epochs, events, raw samples) plus ``lab.json``: who wore which band, link
-statistics and the outcome.
+statistics, the outcome and the resumes.
+
+``resume=True`` continues a session that crashed in ``session_dir`` (see
+:mod:`dreamband.lab.resume`): participants and options come from the session, the epoch
+grid continues the session's wall-clock grid, the epochs lost between the crash and the
+restart stay absent, and staging restarts cold for each participant (the live stagers'
+night-so-far history is not restored).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from dreamband.lab.participants import LabParticipant, engine_participant
+from dreamband.lab.resume import LAB_TOOL, ResumePlan, load_resume
 
 __all__ = ["LabError", "LabOptions", "LabResult", "run_lab"]
 
@@ -96,6 +103,7 @@ class LabResult:
     elapsed_s: float
     engine_summary: dict[str, Any]
     bands: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resumes: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _band_status(band: Any, who: LabParticipant) -> dict[str, Any]:
@@ -155,7 +163,8 @@ async def run_lab(participants: Sequence[LabParticipant], *, session_dir: Path |
                   band_options: dict[str, Any] | None = None, timebase: Any = None,
                   on_update: Callable[[dict[str, Any]], None] | None = None,
                   stop: asyncio.Event | None = None, events_out: str | Path | None = None,
-                  event_stages: bool = True) -> LabResult:
+                  event_stages: bool = True, resume: bool = False,
+                  wall_clock: Callable[[], datetime] | None = None) -> LabResult:
     """Run a lab session (see the module docstring).
 
     Parameters
@@ -181,6 +190,14 @@ async def run_lab(participants: Sequence[LabParticipant], *, session_dir: Path |
         standard output (:class:`dreamband.live.eventlog.JsonlEvents`).
     event_stages : bool
         Include the per-epoch ``stage`` events in ``events_out``.
+    resume : bool
+        Continue the session that crashed in ``session_dir`` (participants may be empty:
+        then the recorded ones; the session's options replace those of ``options`` but the
+        duration and timing ones). Staging restarts cold after a resume.
+    wall_clock : callable, optional
+        Wall-clock time now (aware datetime; default the system clock): the session's
+        ``wall_origin``, or on ``resume`` where the session's grid stands now. Tests with a
+        simulated clock pass their own.
 
     Returns
     -------
@@ -191,6 +208,9 @@ async def run_lab(participants: Sequence[LabParticipant], *, session_dir: Path |
     LabError
         Duplicate names, or a band that cannot be found or recognised at the start (every
         band started is stopped again first).
+    InputFileError
+        ``resume``: the folder holds no lab session that can be resumed, or the
+        participants are not the session's.
     """
     from dreamband.live.engine import LiveEngine
     from dreamband.live.epocher import EpochGrid
@@ -201,6 +221,11 @@ async def run_lab(participants: Sequence[LabParticipant], *, session_dir: Path |
 
     opts = options or LabOptions()
     people = list(participants)
+    plan = None
+    if resume:
+        plan = _resume_plan(session_dir)
+        people, opts = plan.participants(people), plan.options(opts)
+    now_wall = wall_clock or (lambda: datetime.now().astimezone())
     names = [p.name for p in people]
     if not people:
         raise LabError("no participants: give NAME=ADDRESS_OR_NAME[:PROFILE] for each band")
@@ -217,8 +242,12 @@ async def run_lab(participants: Sequence[LabParticipant], *, session_dir: Path |
     try:
         await _connect(bands, people, opts.connect_timeout, tb)
         specs = [engine_participant(bands[p.name].profile, p) for p in people]
-        grid = EpochGrid(tb.now(), opts.epoch_length)
-        wall_origin = datetime.now().astimezone()
+        if plan is None:
+            grid, restart = EpochGrid(tb.now(), opts.epoch_length), None
+            wall_origin = now_wall()
+        else:
+            grid, restart = plan.grid(tb.now(), now_wall())
+            wall_origin = plan.wall_origin
         rule = None
         if opts.k is not None:
             rule = WindowRule(k=opts.k, min_epochs=opts.min_epochs, gap=1)
@@ -228,17 +257,19 @@ async def run_lab(participants: Sequence[LabParticipant], *, session_dir: Path |
             log = JsonlEvents(events_out, wall_origin, grid.origin, stages=event_stages)
         engine = LiveEngine(grid, session_dir=session_dir, rule=rule,
                             max_missing=opts.max_missing, clock=tb.now, lag=opts.lag,
-                            heart_lag=opts.heart_lag, wall_origin=wall_origin, on_events=log)
+                            heart_lag=opts.heart_lag, wall_origin=wall_origin, on_events=log,
+                            resume=restart)
         for spec in specs:
             engine.add_participant(**spec)
         if engine.recorder is not None:
-            engine.recorder.set_meta(tool="dreamband lab", bands={
+            engine.recorder.set_meta(tool=LAB_TOOL, bands={
                 p.name: {"target": p.target, "profile": bands[p.name].profile.name}
                 for p in people})
         feeders = [asyncio.ensure_future(run_band(engine, p.name, bands[p.name], halt))
                    for p in people]
         feeders.append(asyncio.ensure_future(run_ticker(engine, tb, halt, opts.tick_s)))
-        t_end = None if opts.duration_s is None else grid.origin + opts.duration_s
+        started = grid.origin if restart is None else tb.now()  # resumed: origin is past
+        t_end = None if opts.duration_s is None else started + opts.duration_s
 
         def state(final: bool) -> dict[str, Any]:
             return {"snapshot": engine.snapshot(),
@@ -270,7 +301,8 @@ async def run_lab(participants: Sequence[LabParticipant], *, session_dir: Path |
         if engine is not None:  # also on Ctrl-C: close the session folder cleanly
             summary = engine.close()
             result = LabResult(session_dir, wall_origin, time.perf_counter() - wall0, summary,
-                               {p.name: _band_status(bands[p.name], p) for p in people})
+                               {p.name: _band_status(bands[p.name], p) for p in people},
+                               list(summary.get("resumes", [])))
             if session_dir is not None:
                 _write_manifest(session_dir, result, opts)
         if log is not None:
@@ -280,14 +312,21 @@ async def run_lab(participants: Sequence[LabParticipant], *, session_dir: Path |
     return result
 
 
+def _resume_plan(session_dir: Path | None) -> ResumePlan:
+    """The crashed session to continue (InputFileError naming the folder when none)."""
+    if session_dir is None:
+        raise LabError("resume needs the session folder to continue")
+    return load_resume(session_dir)
+
+
 def _write_manifest(folder: Path, result: LabResult, opts: LabOptions) -> None:
     from dataclasses import asdict
 
     summary = result.engine_summary
-    doc = {"tool": "dreamband lab", "wall_origin": result.wall_origin.isoformat(),
+    doc = {"tool": LAB_TOOL, "wall_origin": result.wall_origin.isoformat(),
            "elapsed_s": result.elapsed_s, "options": asdict(opts), "bands": result.bands,
            "participants": summary.get("participants", {}),
-           "group_windows": summary.get("group_windows", [])}
+           "group_windows": summary.get("group_windows", []), "resumes": result.resumes}
     tmp = folder / "lab.json.tmp"
     tmp.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
     tmp.replace(folder / "lab.json")

@@ -14,12 +14,22 @@ Events (in the order they happen; ``epoch`` is the grid epoch they concern):
 ``gap``          the band reported lost samples
 ``group_open``   a group window reached its minimum duration; ``group_close`` it ended
 ``forecast``     the next group window forecast (every ``forecast_every`` epochs)
+``resumed``      the session continues after a crash (``resume``): ``epoch`` is the first
+                 epoch of the new run (``data``: ``last_epoch_before``, the last epoch
+                 journaled before, or null; ``first_epoch``; ``gap_s``, the span of the
+                 absent epochs in between)
 
 ``host_time`` is the engine clock at emission (the bands' host clock); ``latency_s`` the
 processing time from the moment the data that closed the epoch reached the engine (the
 ``push``/``tick`` call) to the event; ``data["delay_s"]`` of a stage event is the host-clock
 time from the epoch's newest sample to the event (transport and lag included). With
 ``lag > 0`` every stage is announced ``lag`` epochs late, fixed-lag smoothed.
+
+A session that crashed can be continued in its folder (``resume``, :class:`Resume`): the new
+run's grid continues the session's epoch numbering, epochs between the last one journaled
+and ``first_epoch`` are absent (no rows), and staging restarts cold — each participant's
+stager (its night-so-far scaling and smoothing) and the group's night trackers start afresh
+with the new run; nothing of the first run's history is restored.
 """
 
 from __future__ import annotations
@@ -48,7 +58,7 @@ from dreamband.sync.timeline import ABSENT, REM, Hysteresis
 from dreamband.sync.windows import WindowRule
 from firmware_bridge.types import Gap, SampleBlock
 
-__all__ = ["Event", "LiveEngine", "run_band", "run_ticker"]
+__all__ = ["Event", "LiveEngine", "Resume", "run_band", "run_ticker"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +73,38 @@ class Event:
     host_time: float
     latency_s: float
     data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a resumed session continues (see :class:`LiveEngine`'s ``resume``).
+
+    Attributes
+    ----------
+    first_epoch : int
+        First epoch of the new run, on the session's epoch numbering.
+    last_epoch_before : int or None
+        Last epoch journaled by the earlier run(s) (None: none was).
+    wall_time : datetime
+        Wall-clock time of the restart.
+    onset_origin : float
+        The session's recorded grid origin (``origin`` in ``session.json``): ``onset_s`` of
+        the new rows counts from it, as the earlier rows' do, although the new run's host
+        clock may differ.
+    """
+
+    first_epoch: int
+    last_epoch_before: int | None
+    wall_time: datetime
+    onset_origin: float
+
+    def entry(self, epoch_length: float) -> dict[str, Any]:
+        """The ``resumes`` item of ``session.json`` (and the ``resumed`` event's data plus
+        ``wall_time``)."""
+        before = -1 if self.last_epoch_before is None else self.last_epoch_before
+        return {"wall_time": self.wall_time.isoformat(), "first_epoch": self.first_epoch,
+                "last_epoch_before": self.last_epoch_before,
+                "gap_s": (self.first_epoch - before - 1) * epoch_length}
 
 
 @dataclass
@@ -127,6 +169,12 @@ class LiveEngine:
         Called with every non-empty list of new events (from ``push``, ``tick`` and
         ``close``; the events of ``close`` are only delivered this way and in
         :attr:`recent`).
+    resume : Resume, optional
+        Continue the crashed session in ``session_dir`` (required then): ``grid`` must
+        continue the session's epoch numbering (its origin the session's grid origin on
+        this run's clock); epochs before ``resume.first_epoch`` are absent. Announces a
+        ``resumed`` event and appends to ``resumes`` in ``session.json``. Staging restarts
+        cold (see the module docstring).
     """
 
     def __init__(self, grid: EpochGrid, *, session_dir: str | Path | None = None,
@@ -135,7 +183,8 @@ class LiveEngine:
                  p_on: float = 0.6, p_off: float = 0.4, forecast_every: int = 10,
                  context: int = 12, lag: int = 0, heart_lag: int = 0, fsync: bool = False,
                  wall_origin: datetime | None = None,
-                 on_events: Callable[[list[Event]], None] | None = None) -> None:
+                 on_events: Callable[[list[Event]], None] | None = None,
+                 resume: Resume | None = None) -> None:
         if not 0.0 <= max_missing < 1.0:
             raise ValueError(f"max_missing must be in [0, 1); got {max_missing}")
         self.grid = grid
@@ -161,14 +210,31 @@ class LiveEngine:
         self.recent: deque[Event] = deque(maxlen=200)
         self.n_events = 0
         self.closed = False
-        self.recorder = SessionRecorder(session_dir, fsync) if session_dir is not None else None
-        if self.recorder is not None:
+        if resume is not None and session_dir is None:
+            raise ValueError("resume needs the session folder to continue")
+        self.resume = resume
+        self.start_epoch = 0 if resume is None else int(resume.first_epoch)
+        self.onset_origin = grid.origin if resume is None else float(resume.onset_origin)
+        self.recorder = (SessionRecorder(session_dir, fsync, resume=resume is not None)
+                         if session_dir is not None else None)
+        if self.recorder is not None and resume is None:
             self.recorder.set_meta(origin=grid.origin, epoch_length=grid.epoch_length,
                                    wall_origin=None if wall_origin is None
                                    else wall_origin.isoformat(),
                                    max_missing=max_missing, lag=self.lag,
                                    heart_lag=self.heart_lag, participants={},
                                    rule=None if rule is None else vars(rule))
+        if resume is not None:
+            self._announce_resume(resume)
+
+    def _announce_resume(self, resume: Resume) -> None:
+        """Record the restart in ``session.json`` and as a ``resumed`` event."""
+        entry = resume.entry(self.grid.epoch_length)
+        if self.recorder is not None:
+            self.recorder.set_meta(resumes=[*self.recorder.meta.get("resumes", []), entry])
+        data = {k: entry[k] for k in ("last_epoch_before", "first_epoch", "gap_s")}
+        self._record([self._event("resumed", "", resume.first_epoch, time.perf_counter(),
+                                  data)], None)
 
     # participants --------------------------------------------------------------------
     def add_participant(self, name: str, kind: str, channels: tuple[str, ...],
@@ -230,6 +296,8 @@ class LiveEngine:
                                  model_lag=self.heart_lag)
         else:
             raise ValueError(f"participant {name!r}: kind must be 'eeg' or 'heart'; got {kind!r}")
+        if self.start_epoch:  # a resumed session: nothing before its first epoch
+            p.start_at(self.start_epoch)
         self._slots[name] = _Slot(name, p, Hysteresis(1, self.p_on, self.p_off))
         if self.recorder is not None:
             parts = dict(self.recorder.meta.get("participants", {}))
@@ -335,7 +403,9 @@ class LiveEngine:
         if o.scored:
             for c, v in zip(slot.p.classes, o.probabilities):
                 p[f"p_{c}"] = float(v)
-        return {"participant": slot.name, "epoch": o.epoch, "onset_s": o.onset,
+        onset = o.onset if self.resume is None else (self.onset_origin
+                                                     + o.epoch * self.grid.epoch_length)
+        return {"participant": slot.name, "epoch": o.epoch, "onset_s": onset,
                 "duration_s": self.grid.epoch_length, "scheme": slot.p.scheme,
                 "stage": ev.data["stage"], "stage_code": o.stage, "scored": o.scored,
                 "missing": o.missing, **p, "rem_state": state, "host_time": ev.host_time,
@@ -350,7 +420,7 @@ class LiveEngine:
         if self._closing_at is not None:
             ready = max(ready, self._closing_at)
         if self._group is None:
-            if ready <= 0:
+            if ready <= self.start_epoch:
                 return []
             names = tuple(self._slots)
             rule = self.rule or WindowRule.from_seconds(
@@ -361,6 +431,7 @@ class LiveEngine:
                 rule = WindowRule(max(1, min(rule.k, len(names))), (), rule.absent,
                                   rule.min_epochs, rule.gap, rule.bridge)
             self._group = LiveGroup(names, rule, self.grid, self.forecast_every)
+            self._skip_group(self._group)
         events: list[Event] = []
         g = self._group
         while g.next_epoch < ready:
@@ -369,6 +440,15 @@ class LiveEngine:
             for kind, epoch, data in g.update(rows):
                 events.append(self._event(kind, "", epoch, t0, data))
         return events
+
+    def _skip_group(self, g: LiveGroup) -> None:
+        """A resumed session: feed the group the epochs before the first one as absent
+        (nobody was recorded: no window, no forecast, no event)."""
+        every, g.forecast_every = g.forecast_every, 0
+        absent = [(ABSENT, 0.0, -1)] * len(self._slots)
+        while g.next_epoch < self.start_epoch:
+            g.update(absent)
+        g.forecast_every = every
 
     # views ---------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -419,7 +499,7 @@ class LiveEngine:
         self.closed = True
         L = self.grid.epoch_length
         summary: dict[str, Any] = {
-            "origin": self.grid.origin, "epoch_length": L, "events": self.n_events,
+            "origin": self.onset_origin, "epoch_length": L, "events": self.n_events,
             "wall_origin": None if self.wall_origin is None else self.wall_origin.isoformat(),
             "participants": {
                 n: {"kind": s.p.kind, "n_epochs": s.n_epochs, "n_scored": s.n_scored,
@@ -430,6 +510,8 @@ class LiveEngine:
             # the events of close() itself (last epochs, a window still open), as dicts
             "final_events": [asdict(e) for e in events],
         }
+        if self.recorder is not None and self.recorder.meta.get("resumes"):
+            summary["resumes"] = self.recorder.meta["resumes"]
         if self.recorder is not None:
             summary["files"] = self.recorder.close(summary)
         return summary

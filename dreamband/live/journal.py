@@ -5,11 +5,16 @@ A :class:`Journal` writes rows of one table (per-epoch stages, events) to
 flushes it to the operating system, so after a ``kill -9`` the segment reads back up to the
 last flushed batch (:func:`read_journal`). :meth:`Journal.close` with ``compact=True`` merges
 the segments into ``<folder>.parquet`` (written to a temporary name, then renamed) and removes
-them.
+them. The Parquet file names the segments it merged (schema metadata ``segments``), so that a
+crash between the rename and the removal leaves no duplicated rows: :func:`read_journal` skips
+those segments, and a later writer (a resumed session) never reuses their numbers. A new
+segment is numbered one past the highest number there, so the rows of a resumed session follow
+the earlier ones in segment order.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -17,7 +22,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["EPOCH_SCHEMA", "EVENT_SCHEMA", "Journal", "read_journal"]
+from dreamband.storage.raw import next_segment_path
+
+__all__ = ["EPOCH_SCHEMA", "EVENT_SCHEMA", "Journal", "merged_segments", "read_journal"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +74,7 @@ class Journal:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.schema = schema
         self.fsync = fsync
-        n = len(list(self.folder.glob("seg-*.arrows")))
-        self.path = self.folder / f"seg-{n:05d}.arrows"
+        self.path = next_segment_path(self.folder, merged_segments(self.folder))
         self._sink = pa.OSFile(str(self.path), "wb")
         self._writer = pa.ipc.new_stream(self._sink, schema)
         self._rows: list[dict] = []
@@ -109,16 +115,43 @@ class Journal:
         self.closed = True
         if not compact:
             return None
+        segs = sorted(self.folder.glob("seg-*.arrows"))
+        merged = sorted(merged_segments(self.folder) | {seg.name for seg in segs})
         table = read_journal(self.folder, self.schema)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               _MERGED: json.dumps(merged)})
         out = self.folder.with_suffix(".parquet")
         tmp = out.with_suffix(".parquet.tmp")
         pq.write_table(table, tmp)
         os.replace(tmp, out)
-        for seg in sorted(self.folder.glob("seg-*.arrows")):
+        for seg in segs:
             seg.unlink()
         if not any(self.folder.iterdir()):
             self.folder.rmdir()
         return out
+
+
+_MERGED = b"segments"  # Parquet schema metadata: JSON list of the segment names merged
+
+
+def merged_segments(folder: str | os.PathLike) -> set[str]:
+    """Names of the segments of ``folder`` already merged into ``<folder>.parquet``.
+
+    Parameters
+    ----------
+    folder : path
+        Folder of a journal's segments.
+
+    Returns
+    -------
+    set of str
+        Empty when there is no Parquet file or it predates the list.
+    """
+    parquet = Path(folder).with_suffix(".parquet")
+    if not parquet.exists():
+        return set()
+    raw = (pq.read_schema(parquet).metadata or {}).get(_MERGED)
+    return set(json.loads(raw)) if raw else set()
 
 
 def _read_segment(path: Path) -> list[pa.RecordBatch]:
@@ -138,14 +171,19 @@ def _read_segment(path: Path) -> list[pa.RecordBatch]:
 
 def read_journal(folder: str | os.PathLike, schema: pa.Schema) -> pa.Table:
     """Rows of a table: its Parquet file (after a clean close) plus any segments left behind
-    by a crash, up to each segment's last complete batch."""
+    by a crash, up to each segment's last complete batch, in segment order (a resumed
+    session's rows after the earlier run's). Segments the Parquet file already holds are
+    skipped."""
     folder = Path(folder)
     parts: list[pa.Table] = []
     parquet = folder.with_suffix(".parquet")
     if parquet.exists():
         parts.append(pq.read_table(parquet))
+    merged = merged_segments(folder)
     if folder.is_dir():
         for seg in sorted(folder.glob("seg-*.arrows")):
+            if seg.name in merged:
+                continue
             batches = _read_segment(seg)
             if batches:
                 parts.append(pa.Table.from_batches(batches, schema=schema))

@@ -135,6 +135,11 @@ class EegParticipant:
         self.last_time = max(self.last_time, float(t[-1]))
         return self._decide(self.epocher.push(x, t))
 
+    def start_at(self, epoch: int) -> None:
+        """Announce nothing before ``epoch`` (a resumed session: earlier epochs belong to
+        the run that crashed)."""
+        self._computed = self.next_epoch = max(self.next_epoch, int(epoch))
+
     def flush(self, now: float, grace: float) -> list[Outcome]:
         """Close the epochs that ended before ``now - grace`` (a silent band)."""
         if self.epocher._current is None:  # never heard from: absent so far
@@ -264,6 +269,11 @@ class HeartParticipant:
             self._last_beat = float(beats[-1])
         self.last_time = max(self.last_time, float(t[-1]))
         return self._until(self.last_time - _ECG_DELAY)
+
+    def start_at(self, epoch: int) -> None:
+        """Announce nothing before ``epoch`` (a resumed session: earlier epochs belong to
+        the run that crashed)."""
+        self._computed = self.next_epoch = max(self.next_epoch, int(epoch))
 
     def flush(self, now: float, grace: float) -> list[Outcome]:
         """Close the epochs that ended before ``now - grace``."""

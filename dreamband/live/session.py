@@ -13,6 +13,11 @@ Everything appended is flushed to the operating system at the end of each ``push
 (raw samples every ``raw_flush_s`` seconds of host time), so a ``kill -9`` loses at most the
 last second of raw samples and nothing that was already announced as an event.
 :func:`read_session` reads a folder in either state.
+
+A folder is written by one session, but a session that crashed may be continued in it
+(``SessionRecorder(folder, resume=True)``, e.g. ``dreamband lab --resume``): its
+``session.json`` is kept and extended, and every table gets new segments numbered after the
+earlier ones, so that both runs read back (and compact) as one table.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from dreamband.live.journal import EPOCH_SCHEMA, EVENT_SCHEMA, Journal, read_jou
 from dreamband.storage.raw import RawRecorder
 from firmware_bridge.types import Gap, SampleBlock
 
-__all__ = ["SessionRecorder", "read_session"]
+__all__ = ["SessionRecorder", "read_session", "resumable_meta"]
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -44,10 +49,46 @@ def _refuse_existing_session(folder: Path) -> None:
     marks = ("session.json", "epochs", "epochs.parquet", "events", "events.parquet")
     if any((folder / m).exists() for m in marks):
         state = ("closed cleanly" if (folder / "summary.json").exists()
-                 else "not closed: it crashed or is still running")
+                 else "not closed: it crashed or is still running; a crashed lab session "
+                 "continues with `dreamband lab --resume`")
         raise InputFileError(
             folder, f"already holds a live session ({state}); give a new folder (nothing was "
             "written; `dreamband info` shows what it holds, `dreamband batch` analyses it)")
+
+
+def resumable_meta(folder: str | os.PathLike) -> dict[str, Any]:
+    """The ``session.json`` of a session that did not close, to be continued in its folder.
+
+    Parameters
+    ----------
+    folder : path
+        Session folder.
+
+    Returns
+    -------
+    dict
+        The session's metadata.
+
+    Raises
+    ------
+    InputFileError
+        No session there, a session that closed cleanly (``summary.json``), or an
+        unreadable ``session.json`` (one line naming the folder).
+    """
+    folder = Path(folder)
+    meta_file = folder / "session.json"
+    if not meta_file.is_file():
+        raise InputFileError(folder, "no live session to resume here (no session.json)")
+    if (folder / "summary.json").exists():
+        raise InputFileError(folder, "the session closed cleanly; nothing to resume")
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        why = " ".join(str(exc).split())
+        raise InputFileError(folder, f"unreadable session.json ({why})") from None
+    if not isinstance(meta, dict):
+        raise InputFileError(folder, "unreadable session.json (not a JSON object)")
+    return meta
 
 
 class SessionRecorder:
@@ -61,17 +102,24 @@ class SessionRecorder:
         fsync every batch (survives power loss too).
     raw_flush_s : float
         Longest span of raw samples kept in memory per stream (s of host time).
+    resume : bool
+        Continue the session that crashed in ``folder`` (see :func:`resumable_meta`): its
+        metadata is kept in :attr:`meta`, new rows go to new segments after the earlier
+        ones. Without it a folder that holds a session is refused.
     """
 
     def __init__(self, folder: str | os.PathLike, fsync: bool = False,
-                 raw_flush_s: float = 1.0) -> None:
+                 raw_flush_s: float = 1.0, resume: bool = False) -> None:
         self.folder = Path(folder)
-        _refuse_existing_session(self.folder)
+        meta = resumable_meta(self.folder) if resume else None
+        if meta is None:
+            _refuse_existing_session(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.raw = RawRecorder(self.folder / "raw", flush_interval=raw_flush_s, fsync=fsync)
         self.epochs = Journal(self.folder / "epochs", EPOCH_SCHEMA, fsync)
         self.events = Journal(self.folder / "events", EVENT_SCHEMA, fsync)
-        self.meta: dict[str, Any] = {}
+        self.meta: dict[str, Any] = meta or {}
+        self.resumed = meta is not None
         self.closed = False
 
     def set_meta(self, **meta: Any) -> None:

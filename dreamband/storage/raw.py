@@ -8,16 +8,20 @@ Layout under the session folder::
 
 A record batch is written and flushed every ``flush_interval`` seconds (of block host time)
 or ``flush_rows`` rows, so after a ``kill -9`` every segment reads back up to its last
-complete batch: at most ``flush_interval`` seconds per stream are lost. Rows are samples:
+complete batch: at most ``flush_interval`` seconds per stream are lost. ``data.parquet`` names
+the segments it merged (schema metadata ``segments``): segments a crash left behind after
+the merge are not read twice, and new segments never reuse their numbers. Rows are samples:
 ``index`` (device sample counter, −1 when irregular), ``device_time``, ``host_time`` (s) and
 one float64 column per channel in physical units.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +31,7 @@ import pyarrow.parquet as pq
 from dreamband.errors import InputFileError
 from firmware_bridge.types import Gap, SampleBlock
 
-__all__ = ["RawRecorder", "list_streams", "read_gaps", "read_stream"]
+__all__ = ["RawRecorder", "list_streams", "next_segment_path", "read_gaps", "read_stream"]
 
 logger = logging.getLogger(__name__)
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -36,8 +40,32 @@ GAP_SCHEMA = pa.schema([("stream", pa.string()), ("missing", pa.int64()),
                         ("first_index", pa.int64()), ("reason", pa.string())])
 
 
+_SEGMENT = re.compile(r"^seg-(\d+)\.arrows$")
+
+
 def _safe(name: str) -> str:
     return _SAFE.sub("_", name).strip("_") or "band"
+
+
+def next_segment_path(folder: Path, taken: Iterable[str] = ()) -> Path:
+    """Path of a new ``seg-NNNNN.arrows`` in ``folder``: one past the highest number there
+    (or in ``taken``, names already merged elsewhere), never the count of segments, which
+    would reuse a number after a hole (a crash while compacting) and overwrite a segment.
+
+    Parameters
+    ----------
+    folder : Path
+        Folder of the segments.
+    taken : iterable of str
+        Further segment names that must not be reused.
+
+    Returns
+    -------
+    Path
+    """
+    names = [p.name for p in folder.glob("seg-*.arrows")] + list(taken)
+    numbers = [int(m.group(1)) for m in map(_SEGMENT.match, names) if m]
+    return folder / f"seg-{max(numbers, default=-1) + 1:05d}.arrows"
 
 
 class _SegmentWriter:
@@ -45,8 +73,7 @@ class _SegmentWriter:
 
     def __init__(self, folder: Path, schema: pa.Schema) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        n = len(list(folder.glob("seg-*.arrows")))
-        self.path = folder / f"seg-{n:05d}.arrows"
+        self.path = next_segment_path(folder, merged_names(folder))
         self.schema = schema
         self._sink = pa.OSFile(str(self.path), "wb")
         self._writer = pa.ipc.new_stream(self._sink, schema)
@@ -209,6 +236,29 @@ def _read_segment(path: Path) -> tuple[pa.Table | None, bool]:
 
 
 _ROW_GROUP = 262_144
+_MERGED = b"segments"  # data.parquet schema metadata: JSON list of the segments merged
+
+
+def merged_names(folder: Path) -> set[str]:
+    """Names of the segments of a stream folder already merged into its ``data.parquet``."""
+    out = folder / "data.parquet"
+    if not out.exists():
+        return set()
+    raw = (pq.read_schema(out).metadata or {}).get(_MERGED)
+    return set(json.loads(raw)) if raw else set()
+
+
+def _pending_segments(folder: Path) -> tuple[list[Path], list[Path], list[str]]:
+    """(segments not merged yet, segments merged but left by a crash, names to record)."""
+    merged = merged_names(folder)
+    segs = sorted(folder.glob("seg-*.arrows"))
+    todo = [p for p in segs if p.name not in merged]
+    names = sorted(merged | {p.name for p in segs})
+    return todo, [p for p in segs if p.name in merged], names
+
+
+def _with_names(schema: pa.Schema, names: list[str]) -> pa.Schema:
+    return schema.with_metadata({**(schema.metadata or {}), _MERGED: json.dumps(names)})
 
 
 def compact_folder(folder: Path) -> Path | None:
@@ -216,10 +266,12 @@ def compact_folder(folder: Path) -> Path | None:
     ``data.parquet`` and delete them, one batch at a time: memory stays at about one row
     group whatever the length of the night. Segments whose schemas differ are merged in
     memory with type promotion. Returns the Parquet file, or None when nothing was there."""
-    segs = sorted(folder.glob("seg-*.arrows"))
-    if not segs:
-        return None
+    segs, stale, names = _pending_segments(folder)
     out = folder / "data.parquet"
+    for seg in stale:  # already in data.parquet: a crash came before their removal
+        seg.unlink()
+    if not segs:
+        return out if stale else None
     tmp = folder / "data.parquet.tmp"
     writer: pq.ParquetWriter | None = None
     buf: list[pa.RecordBatch] = []
@@ -232,7 +284,7 @@ def compact_folder(folder: Path) -> Path | None:
         for batches in sources:
             for batch in batches:
                 if writer is None:
-                    writer = pq.ParquetWriter(tmp, batch.schema)
+                    writer = pq.ParquetWriter(tmp, _with_names(batch.schema, names))
                 if batch.schema != writer.schema:
                     batch = batch.cast(writer.schema)
                 buf.append(batch)
@@ -270,6 +322,7 @@ def _segment_batches(path: Path):
 
 def _compact_in_memory(folder: Path) -> Path | None:
     """Merge segments whose schemas differ (promoted in memory) into ``data.parquet``."""
+    segs, _, names = _pending_segments(folder)
     table = _load_segments(folder)
     if table is None:
         return None
@@ -277,16 +330,18 @@ def _compact_in_memory(folder: Path) -> Path | None:
     if out.exists():
         table = pa.concat_tables([pq.read_table(out), table])
     tmp = folder / "data.parquet.tmp"
-    pq.write_table(table, tmp)
+    pq.write_table(table.replace_schema_metadata(_with_names(table.schema, names).metadata),
+                   tmp)
     os.replace(tmp, out)
-    for seg in sorted(folder.glob("seg-*.arrows")):
+    for seg in segs:
         seg.unlink()
     return out
 
 
 def _load_segments(folder: Path) -> pa.Table | None:
+    """Segments not merged into ``data.parquet`` yet, in order (None when there are none)."""
     tables = []
-    for seg in sorted(folder.glob("seg-*.arrows")):
+    for seg in _pending_segments(folder)[0]:
         t, _ = _read_segment(seg)
         if t is not None:
             tables.append(t)

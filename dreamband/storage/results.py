@@ -174,7 +174,10 @@ def hypnogram_from_epochs(
     ----------
     table : pyarrow.Table
         Rows of one night in time order, with ``scheme``, ``stage_code``, ``onset_s``,
-        ``duration_s`` and the ``p_<stage>`` columns of the scheme.
+        ``duration_s`` and the ``p_<stage>`` columns of the scheme. Rows are placed on the
+        epoch grid by their onset: epochs without a row (a live session that crashed and
+        was resumed) are unscored, with uniform probabilities; of two rows of one epoch the
+        later one wins.
     start_time : datetime, optional
         Wall-clock time of the first epoch; default the table's ``start_time`` column.
     source : str
@@ -182,27 +185,43 @@ def hypnogram_from_epochs(
     """
     scheme = table["scheme"][0].as_py()
     labels = [c.label for c in (FIVE_CLASS if scheme == "aasm" else THREE_CLASS)]
-    stages = table["stage_code"].to_numpy().astype(np.int8)
+    length = float(table["duration_s"][0].as_py())
+    onset = table["onset_s"].to_numpy(zero_copy_only=False).astype(float)
+    keep, slot, n = _epoch_slots(onset, length)
+    codes = table["stage_code"].to_numpy().astype(np.int8)
     if "scored" in table.column_names:
-        stages[~table["scored"].to_numpy(zero_copy_only=False)] = -1
+        codes[~table["scored"].to_numpy(zero_copy_only=False)] = -1
+    stages = np.full(n, -1, dtype=np.int8)
+    stages[slot] = codes[keep]
     probs = None
     if table[f"p_{labels[0]}"].null_count < table.num_rows:  # scored nights store none
-        probs = np.column_stack(
+        rows = np.column_stack(
             [table[f"p_{c}"].to_numpy(zero_copy_only=False) for c in labels]
         ).astype(float)
+        probs = np.full((n, len(labels)), np.nan)
+        probs[slot] = rows[keep]
         probs = np.nan_to_num(probs, nan=1.0 / len(labels))  # unscored epochs: uniform
         probs /= probs.sum(axis=1, keepdims=True)
     if start_time is None and "start_time" in table.column_names:
         start_time = table["start_time"][0].as_py()
     return Hypnogram(
         stages,
-        epoch_length=float(table["duration_s"][0].as_py()),
+        epoch_length=length,
         start_time=start_time,
-        offset=float(table["onset_s"][0].as_py()),
+        offset=float(onset.min()),
         probabilities=probs,
         scheme=scheme,
         source=source,
     )
+
+
+def _epoch_slots(onset: np.ndarray, length: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rows to use (the last row of each epoch), their grid positions (epochs from the
+    first onset) and the number of epochs."""
+    slot = np.rint((onset - onset.min()) / length).astype(np.int64)
+    _, first_in_reversed = np.unique(slot[::-1], return_index=True)
+    keep = np.sort(slot.size - 1 - first_in_reversed)
+    return keep, slot[keep], int(slot.max()) + 1
 
 
 def _start_times(hyp: Hypnogram) -> pa.Array:
