@@ -112,6 +112,11 @@ def main() -> int:
                  f"(n={score['n']} epochs)", f"model {score['mae_min']} min",
                  f"90-min baseline {score['baseline_mae_min']} min ({sec:.1f} s)"))
     print(rows[-1])
+    d = score["difference_min"]
+    rows.append(("  ... model - baseline, 95 % interval resampling the "
+                 f"{d['n_subjects']} subjects", f"{d['estimate']:+.2f} min",
+                 f"{d['ci95'][0]:+.2f} to {d['ci95'][1]:+.2f} min"))
+    print(rows[-1])
     for label, b in score["by_hour"].items():
         if b["n"]:
             rows.append((f"  ... {label} after sleep onset (n={b['n']})",

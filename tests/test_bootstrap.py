@@ -8,6 +8,7 @@ import pytest
 from dreamband.evaluation.bootstrap import (
     confusions_from_records,
     paired_difference,
+    paired_mean_difference,
     score_intervals,
     subject_confusions,
 )
@@ -107,3 +108,20 @@ def test_confusions_from_record_reports_match_the_raw_ones():
     records[0]["report"] = classification_report(ys[0], ps[0], LABELS, NAMES)
     with pytest.raises(ValueError, match="record 'n0' has predictions outside"):
         confusions_from_records(records)
+
+
+def test_paired_mean_difference_resamples_subjects():
+    rng = np.random.default_rng(1)
+    subjects = np.repeat([f"s{i}" for i in range(8)], 50)
+    base = rng.gamma(2.0, 10.0, subjects.size)
+    better = base - 5.0 + rng.normal(0, 1, subjects.size)
+    d = paired_mean_difference(better, base, subjects)
+    assert d.estimate == pytest.approx(np.mean(better - base))
+    assert d.low < d.estimate < d.high < 0  # better everywhere: the interval excludes 0
+    # one subject much worse: the interval widens and reaches past 0
+    worse = better.copy()
+    worse[subjects == "s0"] += 60.0
+    w = paired_mean_difference(worse, base, subjects)
+    assert w.high > 0 and (w.high - w.low) > 5 * (d.high - d.low)
+    with pytest.raises(ValueError, match="one value of each and one subject per item"):
+        paired_mean_difference(better, base[:-1], subjects)

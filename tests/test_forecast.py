@@ -158,6 +158,10 @@ def test_model_beats_90_minute_baseline_subject_wise_on_sleep_edf(sleep_edf_dir)
     s = score.summary()
     assert s["n"] > 10000
     assert s["mae_min"] < s["baseline_mae_min"]
+    d = s["difference_min"]  # model - baseline, subjects resampled
+    assert d["n_subjects"] == len({subject_of(p) for p in paths})
+    assert d["ci95"][0] <= d["estimate"] <= d["ci95"][1]
+    assert d["estimate"] == pytest.approx(s["mae_min"] - s["baseline_mae_min"], abs=0.02)
     # fitting on the test subject would be cheating: in-sample must not be what LOSO reports
     insample = evaluate_nights(nights, fit(nights)).summary()["mae_min"]
     assert insample != s["mae_min"]

@@ -96,6 +96,11 @@ def run(args: argparse.Namespace) -> int:
     print(json.dumps({k: out[k] for k in ("mae_min", "baseline_mae_min", "n")}))
     print(f"next REM onset MAE: model {out['mae_min']} min, 90-min baseline "
           f"{out['baseline_mae_min']} min over {out['n']} epochs ({how})")
+    if "difference_min" in out:
+        d = out["difference_min"]
+        print(f"  model - baseline {d['estimate']:+.2f} min, 95 % interval "
+              f"{d['ci95'][0]:+.2f} to {d['ci95'][1]:+.2f} ({d['n_subjects']} subjects "
+              "resampled)")
     for label, b in out["by_hour"].items():
         if b["n"]:
             print(f"  {label:>6} after sleep onset: model {b['mae_min']:6.2f}  baseline "

@@ -28,23 +28,26 @@ _HOUR_BINS = (0, 1, 2, 3, 4, 5, 6, 7)
 
 @dataclass
 class ForecastScore:
-    """Absolute errors (minutes) of the model and the baseline, with where they were made."""
+    """Absolute errors (minutes) of the model and the baseline, with where they were made
+    and on whose night (``subject``: for intervals that resample subjects)."""
 
     err_model: np.ndarray
     err_base: np.ndarray
     hours: np.ndarray
     cycle: np.ndarray
+    subject: np.ndarray
 
     @classmethod
     def empty(cls) -> ForecastScore:
         """A score with no predictions."""
         z = np.zeros(0)
-        return cls(z, z, z, z.astype(int))
+        return cls(z, z, z, z.astype(int), z.astype(str))
 
     def __add__(self, other: ForecastScore) -> ForecastScore:
         return ForecastScore(*(np.concatenate([a, b]) for a, b in (
             (self.err_model, other.err_model), (self.err_base, other.err_base),
-            (self.hours, other.hours), (self.cycle, other.cycle))))
+            (self.hours, other.hours), (self.cycle, other.cycle),
+            (self.subject, other.subject))))
 
     @property
     def n(self) -> int:
@@ -52,7 +55,10 @@ class ForecastScore:
         return int(self.err_model.size)
 
     def summary(self) -> dict:
-        """``{"mae_min", "baseline_mae_min", "n", "by_hour", "by_cycle"}`` (rounded)."""
+        """``{"mae_min", "baseline_mae_min", "n", "by_hour", "by_cycle"}`` (rounded), plus
+        ``difference_min`` (model minus baseline MAE with its 95 % subject-bootstrap
+        interval, :func:`dreamband.evaluation.bootstrap.paired_mean_difference`) when the
+        predictions come from two subjects or more."""
         def block(mask: np.ndarray) -> dict:
             if not mask.any():
                 return {"mae_min": None, "baseline_mae_min": None, "n": 0}
@@ -68,11 +74,20 @@ class ForecastScore:
         out["by_hour"] = by_hour
         out["by_cycle"] = {f"after_{c}_rem": block(self.cycle == c)
                            for c in range(int(self.cycle.max(initial=-1)) + 1)}
+        n_subjects = np.unique(self.subject).size
+        if n_subjects >= 2:
+            from dreamband.evaluation.bootstrap import paired_mean_difference
+
+            d = paired_mean_difference(self.err_model, self.err_base, self.subject)
+            out["difference_min"] = {"estimate": round(d.estimate, 2),
+                                     "ci95": [round(d.low, 2), round(d.high, 2)],
+                                     "n_subjects": int(n_subjects)}
         return out
 
 
 def evaluate_nights(
     nights: Sequence[np.ndarray], model: ForecastModel, epoch_length: float = 30.0,
+    subject: str = "",
 ) -> ForecastScore:
     """Score past-only next-REM-onset predictions of ``model`` and the baseline on nights.
 
@@ -85,6 +100,8 @@ def evaluate_nights(
         The forecaster (fit it without these nights for an honest score).
     epoch_length : float
         Seconds per epoch.
+    subject : str
+        Subject the nights belong to (recorded with each prediction).
 
     Returns
     -------
@@ -114,7 +131,7 @@ def evaluate_nights(
             hrs.append((tracker.now - onset * epoch_length) / 3600.0)
             cyc.append(cycle)
         score = score + ForecastScore(np.array(e_m), np.array(e_b), np.array(hrs),
-                                      np.array(cyc, dtype=int))
+                                      np.array(cyc, dtype=int), np.full(len(e_m), subject))
     return score
 
 
@@ -139,5 +156,5 @@ def leave_one_subject_out(
         train = [n for n, u in zip(nights, subjects) if u != s]
         test = [n for n, u in zip(nights, subjects) if u == s]
         model = fitter(train, epoch_length=epoch_length)
-        score = score + evaluate_nights(test, model, epoch_length)
+        score = score + evaluate_nights(test, model, epoch_length, subject=s)
     return score
