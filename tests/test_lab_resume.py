@@ -309,6 +309,37 @@ def test_the_resumed_grid_continues_the_wall_clock_grid_and_never_repeats_an_epo
     assert resume.entry(L)["gap_s"] == 0.0
 
 
+
+def _write_events(folder: Path, kinds: list[tuple[str, dict]]) -> None:
+    from dreamband.live.journal import EVENT_SCHEMA
+
+    j = Journal(folder / "events", EVENT_SCHEMA)
+    for i, (kind, data) in enumerate(kinds):
+        j.append({"kind": kind, "participant": "", "epoch": i, "host_time": float(i),
+                  "latency_s": 0.0, "data": json.dumps(data)})
+    j.flush()
+    j._writer.close()  # left as a crash leaves it
+    j._sink.close()
+
+
+def test_a_group_window_open_at_the_crash_is_named_in_the_resume(tmp_path) -> None:
+    folder = _fake_session(tmp_path / "s")
+    _write_events(folder, [("group_open", {"start_s": 600.0}), ("group_close", {}),
+                           ("group_open", {"start_s": 1800.0}), ("stage", {})])
+    plan = load_resume(folder)
+    assert plan.open_window_start_s == 1800.0
+    _, resume = plan.grid(5000.0, datetime.fromisoformat("2026-11-24T01:00:00+01:00"))
+    entry = resume.entry(L)
+    assert entry["cut_window_start_s"] == 1800.0
+    # the window that closed is not reported; a session without windows has no key
+    closed = tmp_path / "t"
+    _fake_session(closed)
+    _write_events(closed, [("group_open", {"start_s": 600.0}), ("group_close", {})])
+    _, resume = load_resume(closed).grid(5000.0, datetime.fromisoformat(
+        "2026-11-24T01:00:00+01:00"))
+    assert "cut_window_start_s" not in resume.entry(L)
+
+
 # ----------------------------------------------------------------------------- storage
 def _rows(n: int, start: int = 0) -> list[dict]:
     return [{"participant": "a", "epoch": j, "onset_s": j * L, "duration_s": L,
@@ -438,3 +469,14 @@ def test_a_hypnogram_from_epoch_rows_places_them_by_onset_across_a_hole() -> Non
     dup = pa.Table.from_pylist([*_rows(2), rows[-1] | {"epoch": 1, "onset_s": L}],
                                schema=EPOCH_SCHEMA)
     assert hypnogram_from_epochs(dup).stages.tolist() == [2, 4]
+
+
+def test_info_names_a_group_window_cut_by_the_crash(tmp_path, capsys) -> None:
+    folder = _fake_session(tmp_path / "s", resumes=[
+        {"wall_time": "2026-11-24T01:00:00+01:00", "first_epoch": 120,
+         "last_epoch_before": 100, "gap_s": 570.0, "cut_window_start_s": 1800.0}])
+    _write_segment(folder / "epochs", _rows(3))
+    assert main(["info", str(folder)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("epochs from 120 (last before: 100; 9.5 min absent); the group window open since "
+            "1800 s was cut by the crash") in out

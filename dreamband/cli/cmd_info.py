@@ -229,7 +229,10 @@ def render(summary: dict[str, Any], file: TextIO) -> None:
             con.print(f"resumed after a crash at {r.get('wall_time')}: epochs from "
                       f"{r.get('first_epoch')} (last before: "
                       f"{'none' if before is None else before}; "
-                      f"{float(r.get('gap_s') or 0.0) / 60:.1f} min absent)")
+                      f"{float(r.get('gap_s') or 0.0) / 60:.1f} min absent)"
+                      + ("" if r.get("cut_window_start_s") is None else
+                         f"; the group window open since {r['cut_window_start_s']:.0f} s "
+                         "was cut by the crash"))
         t = Table()
         for col in ("participant", "band", "epochs", "scored", "stage minutes", "REM periods",
                     "gaps"):

@@ -58,6 +58,8 @@ class ResumePlan:
         Epoch length of the session (s).
     last_epoch : int or None
         Last epoch journaled (None: none was).
+    open_window_start_s : float or None
+        Start of a group window that was open at the crash (None: none was).
     """
 
     folder: Path
@@ -65,6 +67,7 @@ class ResumePlan:
     wall_origin: datetime
     epoch_length: float
     last_epoch: int | None
+    open_window_start_s: float | None = None
 
     def participants(self, given: Sequence[LabParticipant] = ()) -> list[LabParticipant]:
         """The session's participants: as recorded, or ``given`` (band and profile may
@@ -155,7 +158,7 @@ class ResumePlan:
             first = self.last_epoch + 1
             grid = EpochGrid(now - first * self.epoch_length, self.epoch_length)
         return grid, Resume(first, self.last_epoch, wall_now,
-                            float(self.meta.get("origin", 0.0)))
+                            float(self.meta.get("origin", 0.0)), self.open_window_start_s)
 
 
 def load_resume(folder: str | Path) -> ResumePlan:
@@ -178,7 +181,7 @@ def load_resume(folder: str | Path) -> ResumePlan:
         raise InputFileError(folder, f"not a lab session ({who}); only a "
                              f"{LAB_TOOL!r} session can be resumed")
     return ResumePlan(folder, meta, _wall_origin(folder, meta), _epoch_length(folder, meta),
-                      _last_epoch(folder))
+                      _last_epoch(folder), _open_window(folder))
 
 
 def _wall_origin(folder: Path, meta: dict[str, Any]) -> datetime:
@@ -215,3 +218,26 @@ def _last_epoch(folder: Path) -> int | None:
     if table.num_rows == 0:
         return None
     return int(pc.max(table["epoch"]).as_py())
+
+
+def _open_window(folder: Path) -> float | None:
+    """Start (s) of the group window the crash left open: the last ``group_open`` event
+    with no ``group_close`` after it; None when there is none."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from dreamband.live.journal import EVENT_SCHEMA, read_journal
+
+    try:
+        events = read_journal(folder / "events", EVENT_SCHEMA)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise InputFileError(folder, f"unreadable events table ({exc})") from None
+    group = events.filter(pc.is_in(events["kind"], pa.array(["group_open", "group_close"])))
+    if group.num_rows == 0 or group["kind"][-1].as_py() != "group_open":
+        return None
+    try:
+        return float(json.loads(group["data"][-1].as_py())["start_s"])
+    except (TypeError, ValueError, KeyError):
+        return None

@@ -17,7 +17,8 @@ Events (in the order they happen; ``epoch`` is the grid epoch they concern):
 ``resumed``      the session continues after a crash (``resume``): ``epoch`` is the first
                  epoch of the new run (``data``: ``last_epoch_before``, the last epoch
                  journaled before, or null; ``first_epoch``; ``gap_s``, the span of the
-                 absent epochs in between)
+                 absent epochs in between; ``cut_window_start_s`` when a group window was
+                 open at the crash: it gets no ``group_close``)
 
 ``host_time`` is the engine clock at emission (the bands' host clock); ``latency_s`` the
 processing time from the moment the data that closed the epoch reached the engine (the
@@ -91,20 +92,28 @@ class Resume:
         The session's recorded grid origin (``origin`` in ``session.json``): ``onset_s`` of
         the new rows counts from it, as the earlier rows' do, although the new run's host
         clock may differ.
+    cut_window_start_s : float or None
+        A group window was open when the session crashed (its ``group_open`` has no
+        ``group_close``): its start (s from the grid origin). The new run's group starts
+        afresh, so that window never gets a ``group_close``; the ``resumed`` event says so.
     """
 
     first_epoch: int
     last_epoch_before: int | None
     wall_time: datetime
     onset_origin: float
+    cut_window_start_s: float | None = None
 
     def entry(self, epoch_length: float) -> dict[str, Any]:
         """The ``resumes`` item of ``session.json`` (and the ``resumed`` event's data plus
         ``wall_time``)."""
         before = -1 if self.last_epoch_before is None else self.last_epoch_before
-        return {"wall_time": self.wall_time.isoformat(), "first_epoch": self.first_epoch,
-                "last_epoch_before": self.last_epoch_before,
-                "gap_s": (self.first_epoch - before - 1) * epoch_length}
+        entry = {"wall_time": self.wall_time.isoformat(), "first_epoch": self.first_epoch,
+                 "last_epoch_before": self.last_epoch_before,
+                 "gap_s": (self.first_epoch - before - 1) * epoch_length}
+        if self.cut_window_start_s is not None:
+            entry["cut_window_start_s"] = self.cut_window_start_s
+        return entry
 
 
 @dataclass
@@ -232,7 +241,7 @@ class LiveEngine:
         entry = resume.entry(self.grid.epoch_length)
         if self.recorder is not None:
             self.recorder.set_meta(resumes=[*self.recorder.meta.get("resumes", []), entry])
-        data = {k: entry[k] for k in ("last_epoch_before", "first_epoch", "gap_s")}
+        data = {k: v for k, v in entry.items() if k != "wall_time"}
         self._record([self._event("resumed", "", resume.first_epoch, time.perf_counter(),
                                   data)], None)
 
