@@ -22,7 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dreamband.storage.raw import next_segment_path
+from dreamband.storage.raw import SEGMENTS_KEY, merged_segment_names, next_segment_path
 
 __all__ = ["EPOCH_SCHEMA", "EVENT_SCHEMA", "Journal", "merged_segments", "read_journal"]
 
@@ -119,7 +119,7 @@ class Journal:
         merged = sorted(merged_segments(self.folder) | {seg.name for seg in segs})
         table = read_journal(self.folder, self.schema)
         table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                               _MERGED: json.dumps(merged)})
+                                               SEGMENTS_KEY: json.dumps(merged)})
         out = self.folder.with_suffix(".parquet")
         tmp = out.with_suffix(".parquet.tmp")
         pq.write_table(table, tmp)
@@ -131,27 +131,10 @@ class Journal:
         return out
 
 
-_MERGED = b"segments"  # Parquet schema metadata: JSON list of the segment names merged
-
-
 def merged_segments(folder: str | os.PathLike) -> set[str]:
-    """Names of the segments of ``folder`` already merged into ``<folder>.parquet``.
-
-    Parameters
-    ----------
-    folder : path
-        Folder of a journal's segments.
-
-    Returns
-    -------
-    set of str
-        Empty when there is no Parquet file or it predates the list.
-    """
-    parquet = Path(folder).with_suffix(".parquet")
-    if not parquet.exists():
-        return set()
-    raw = (pq.read_schema(parquet).metadata or {}).get(_MERGED)
-    return set(json.loads(raw)) if raw else set()
+    """Names of the segments of ``folder`` already merged into ``<folder>.parquet``
+    (empty when there is no Parquet file or it predates the list)."""
+    return merged_segment_names(Path(folder).with_suffix(".parquet"))
 
 
 def _read_segment(path: Path) -> list[pa.RecordBatch]:

@@ -31,7 +31,15 @@ import pyarrow.parquet as pq
 from dreamband.errors import InputFileError
 from firmware_bridge.types import Gap, SampleBlock
 
-__all__ = ["RawRecorder", "list_streams", "next_segment_path", "read_gaps", "read_stream"]
+__all__ = [
+    "SEGMENTS_KEY",
+    "RawRecorder",
+    "list_streams",
+    "merged_segment_names",
+    "next_segment_path",
+    "read_gaps",
+    "read_stream",
+]
 
 logger = logging.getLogger(__name__)
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -236,16 +244,32 @@ def _read_segment(path: Path) -> tuple[pa.Table | None, bool]:
 
 
 _ROW_GROUP = 262_144
-_MERGED = b"segments"  # data.parquet schema metadata: JSON list of the segments merged
+#: Parquet schema metadata key: JSON list of the segment names the file merged.
+SEGMENTS_KEY = b"segments"
+
+
+def merged_segment_names(parquet: Path) -> set[str]:
+    """Names of the segments a compacted Parquet file merged (its ``segments`` metadata).
+
+    Parameters
+    ----------
+    parquet : Path
+        A raw stream's ``data.parquet`` or a journal's ``<table>.parquet``.
+
+    Returns
+    -------
+    set of str
+        Empty when the file does not exist or predates the list.
+    """
+    if not parquet.exists():
+        return set()
+    raw = (pq.read_schema(parquet).metadata or {}).get(SEGMENTS_KEY)
+    return set(json.loads(raw)) if raw else set()
 
 
 def merged_names(folder: Path) -> set[str]:
     """Names of the segments of a stream folder already merged into its ``data.parquet``."""
-    out = folder / "data.parquet"
-    if not out.exists():
-        return set()
-    raw = (pq.read_schema(out).metadata or {}).get(_MERGED)
-    return set(json.loads(raw)) if raw else set()
+    return merged_segment_names(folder / "data.parquet")
 
 
 def _pending_segments(folder: Path) -> tuple[list[Path], list[Path], list[str]]:
@@ -258,7 +282,7 @@ def _pending_segments(folder: Path) -> tuple[list[Path], list[Path], list[str]]:
 
 
 def _with_names(schema: pa.Schema, names: list[str]) -> pa.Schema:
-    return schema.with_metadata({**(schema.metadata or {}), _MERGED: json.dumps(names)})
+    return schema.with_metadata({**(schema.metadata or {}), SEGMENTS_KEY: json.dumps(names)})
 
 
 def compact_folder(folder: Path) -> Path | None:
