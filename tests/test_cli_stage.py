@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import sys
 import types
 
@@ -159,3 +160,28 @@ def test_stage_warns_when_the_eeg_is_flat(tmp_path, capsys):
     assert cli.main(["stage", str(path), "--out", str(tmp_path / "h.csv")]) == 0
     err = capsys.readouterr().err
     assert "warning: " in err and "flat.edf: 2 of 6 epochs" in err and "C3-A2" in err
+
+
+def test_stage_notes_an_eeg_far_smaller_than_a_psg(tmp_path, capsys):
+    mne = pytest.importorskip("mne")
+    pytest.importorskip("edfio")
+    n = round(10 * 60 * FS)
+    t = np.arange(n) / FS
+    x = np.cumsum(RNG.standard_normal(n))
+    x -= np.convolve(x, np.ones(200) / 200, mode="same")
+    x[n // 2 :] += 75 * np.sin(2 * np.pi * t[n // 2 :])  # 150 µV slow waves: a PSG's N3
+
+    def stage(gain: float, name: str) -> str:
+        raw = mne.io.RawArray(x[None] * gain * 1e-6, mne.create_info(["AF7"], FS, "eeg"),
+                              verbose="error")
+        path = tmp_path / name
+        mne.export.export_raw(path, raw, fmt="edf", physical_range=(-500, 500),
+                              verbose="error")
+        assert cli.main(["stage", str(path), "--out", str(tmp_path / f"{name}.csv")]) == 0
+        return capsys.readouterr().err
+
+    assert "note:" not in stage(1.0, "psg-like.edf")
+    err = stage(0.3, "headband.edf")  # the same sleep read 3x smaller
+    assert "note: " in err and "headband.edf: AF7 reads far smaller than a PSG's" in err
+    used = re.search(r"slow waves counted from (\d+) µV peak to peak instead of 65", err)
+    assert used and 20 <= int(used.group(1)) <= 40  # 65 x 0.3 x 1.4 (the band's edge)

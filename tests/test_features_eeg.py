@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from dreamband.features.context import context_mean, robust_scale
-from dreamband.features.detectors import eye_movements, slow_waves, spindles
+from dreamband.features.detectors import (
+    AMPLITUDE_BAND,
+    AMPLITUDE_REFERENCE_UV,
+    amplitude_factor,
+    eye_movements,
+    slow_waves,
+    spindles,
+)
 from dreamband.features.eeg import compute_evidence
 
 FS = 100.0
@@ -45,6 +52,46 @@ def test_a_1_hz_100_uv_wave_train_fills_the_epoch_with_slow_waves():
     small = _noise(300)
     small[round(60 * FS) : round(90 * FS)] += 20 * np.sin(2 * np.pi * 1.0 * t)  # 40 µV p-p
     assert slow_waves(small, FS, 30.0, causal=False)["sw_fraction"].max() == 0.0
+
+
+def test_amplitude_factor_keeps_psg_like_nights_absolute_and_follows_far_ones():
+    ref, b = AMPLITUDE_REFERENCE_UV, AMPLITUDE_BAND
+    assert amplitude_factor(np.full(40, ref)) == (1.0, 1.0)
+    assert amplitude_factor(np.full(40, ref * 1.3))[0] == 1.0  # inside the band
+    f, s = amplitude_factor(np.full(40, ref * 0.4))  # a headband reading 2.5x smaller
+    assert s == pytest.approx(0.4) and f == pytest.approx(0.4 * b)
+    f, s = amplitude_factor(np.full(40, ref * 3.0))
+    assert f == pytest.approx(3.0 / b)
+    # the 75th percentile of the epochs' largest waves sets the scale
+    night = np.r_[np.full(30, 10.0), np.full(10, ref * 0.5)]
+    assert amplitude_factor(night)[1] == pytest.approx(np.percentile(night, 75) / ref)
+    assert amplitude_factor(np.zeros(40)) == (1.0, 0.0)  # no wave at all: nothing to adapt
+    assert amplitude_factor(np.zeros(0))[0] == 1.0
+
+
+def _slow_wave_night(gain: float) -> np.ndarray:
+    """20 min of 1/f background with 150-µV 1-Hz waves filling every other epoch, x gain."""
+    x = _noise(1200)
+    t = np.arange(round(30 * FS)) / FS
+    for k in range(0, 40, 2):
+        x[round(30 * k * FS) : round(30 * (k + 1) * FS)] += 75 * np.sin(2 * np.pi * t)
+    return x * gain
+
+
+def test_batch_slow_waves_follow_a_recording_far_smaller_than_a_psg():
+    nominal = slow_waves(_slow_wave_night(1.0), FS, 30.0, causal=False, threshold_uv=65.0,
+                         adapt=True)
+    assert float(nominal["threshold_uv"]) == 65.0  # PSG-like: the absolute threshold
+    assert nominal["sw_fraction"][::2].min() > 0.8
+    small = _slow_wave_night(0.35)  # ~52 µV waves: below 65 µV, far below a PSG's night
+    fixed = slow_waves(small, FS, 30.0, causal=False, threshold_uv=65.0)
+    assert fixed["sw_fraction"].max() == 0.0
+    adapted = slow_waves(small, FS, 30.0, causal=False, threshold_uv=65.0, adapt=True)
+    assert float(adapted["threshold_uv"]) < 40.0
+    np.testing.assert_array_equal(adapted["sw_fraction"] > 0.5, nominal["sw_fraction"] > 0.5)
+    # live (causal) detection keeps the absolute threshold: the night so far is no reference
+    live = slow_waves(small, FS, 30.0, causal=True, threshold_uv=65.0, adapt=True)
+    assert float(live["threshold_uv"]) == 65.0
 
 
 def test_an_isolated_large_wave_counts_as_a_k_complex_not_as_slow_wave_sleep():

@@ -67,6 +67,21 @@ def _warn_bad_signal(path: Path, hyp) -> None:
           file=sys.stderr)
 
 
+def _note_amplitude(path: Path, hyp) -> None:
+    """One stderr line when the EEG's amplitude is far from a PSG's, so that the slow-wave
+    threshold followed the night (a headband's montage or gain; or wrong units)."""
+    from dreamband.features.eeg import SW_THRESHOLD_UV
+
+    used = hyp.meta.get("sw_threshold_uv")
+    if used is None or abs(used - SW_THRESHOLD_UV) < 1e-9:
+        return
+    eeg = hyp.meta.get("channels", {}).get("eeg", "the EEG")
+    side = "smaller" if used < SW_THRESHOLD_UV else "larger"
+    print(f"dreamband: note: {path}: {eeg} reads far {side} than a PSG's central EEG; slow "
+          f"waves counted from {used:.0f} µV peak to peak instead of {SW_THRESHOLD_UV:.0f} "
+          "(a headband's montage or gain; check the units if this is a PSG)", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     """Stage the input and write the hypnogram; returns the exit code."""
     from dreamband.io.hypnogram_files import (
@@ -92,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
             epoch_length=args.epoch, causal=args.live, model=args.model, lag=args.lag,
         )
     _warn_bad_signal(path, hyp)
+    _note_amplitude(path, hyp)
     explain = hyp.meta.get("explain") if args.explain else None
     if args.explain and explain is None:
         print("dreamband: note: --explain is available with --engine rules only", file=sys.stderr)

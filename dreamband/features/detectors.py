@@ -62,6 +62,9 @@ from dreamband.signal.filters import (
 from dreamband.signal.resample import decimate_mean
 
 __all__ = [
+    "AMPLITUDE_BAND",
+    "AMPLITUDE_REFERENCE_UV",
+    "amplitude_factor",
     "decimate_to",
     "emg_tone",
     "eye_movements",
@@ -290,6 +293,55 @@ def _half_wave_extremes(
     return _segment_max(amp, s, e, spare)
 
 
+#: Amplitude reference of :func:`amplitude_factor` (µV): the 75th percentile over a
+#: night's epochs of each epoch's largest 0.5-2 Hz wave (peak to peak on the 0.3-4 Hz
+#: band). DERIVED FROM DREAMS: the geometric middle of its five excerpts' values at C3-A1 /
+#: Cz-A1 (108-188 µV, so 143), rounded.
+AMPLITUDE_REFERENCE_UV = 145.0
+#: Half-width (a ratio) of the band around :data:`AMPLITUDE_REFERENCE_UV` inside which a
+#: night's amplitude counts as a PSG's and the absolute threshold is kept: 1.4 spans the
+#: DREAMS excerpts (0.74-1.30 of the reference), whose stage mixes and subjects alone move
+#: the statistic that much.
+AMPLITUDE_BAND = 1.4
+
+
+def amplitude_factor(wave_ptp_max: np.ndarray) -> tuple[float, float]:
+    """Scale of a night's EEG amplitude against a PSG's, for the slow-wave threshold.
+
+    A consumer headband (another site, another reference, another gain) can read the same
+    sleep 2-3x smaller or larger than a PSG's central derivation, and an absolute µV
+    threshold then finds no slow waves at all (or slow waves everywhere). The night's
+    amplitude ``s`` is the 75th percentile over epochs of each epoch's largest wave,
+    divided by :data:`AMPLITUDE_REFERENCE_UV`. Inside ``[1 / b, b]`` (``b`` =
+    :data:`AMPLITUDE_BAND`, the spread of real PSG nights) the threshold stays absolute, as
+    the AASM manual has it; outside, it follows the night by the part of ``s`` beyond the
+    band (``s b`` below it, ``s / b`` above it).
+
+    Parameters
+    ----------
+    wave_ptp_max : numpy.ndarray
+        Per epoch, the largest peak-to-peak amplitude (µV) of a 0.5-2 s wave (0 without).
+
+    Returns
+    -------
+    factor : float
+        Multiplier of the slow-wave threshold (1 inside the band).
+    s : float
+        The night's amplitude relative to the reference (NaN without epochs).
+    """
+    if wave_ptp_max.size == 0:
+        return 1.0, float("nan")
+    s = float(np.percentile(wave_ptp_max, 75)) / AMPLITUDE_REFERENCE_UV
+    b = AMPLITUDE_BAND
+    if s <= 0.0:  # no wave at all (a flat or empty night): nothing to adapt to
+        return 1.0, s
+    if s < 1.0 / b:
+        return s * b, s
+    if s > b:
+        return s / b, s
+    return 1.0, s
+
+
 def slow_waves(
     x: np.ndarray,
     fs: float,
@@ -297,6 +349,7 @@ def slow_waves(
     causal: bool,
     threshold_uv: float = 75.0,
     cache: dict | None = None,
+    adapt: bool = False,
 ) -> dict[str, np.ndarray]:
     """Slow waves (0.5-2 Hz, peak-to-peak ≥ ``threshold_uv``) and K-complex-like waves.
 
@@ -306,13 +359,18 @@ def slow_waves(
     the manual's reading of the displayed EEG but without riding spindles and alpha. The
     work is done at about 10 Hz (block-mean decimation), which these bands allow.
 
+    ``adapt`` (batch only: it reads the whole night) scales ``threshold_uv`` by the
+    night's :func:`amplitude_factor`, so that a recording whose amplitude is far from a
+    PSG's (a consumer headband's montage or gain) is not misread; PSG-like nights keep the
+    absolute threshold.
+
     Returns
     -------
     dict
         ``sw_fraction``: fraction of the epoch covered by slow waves; ``sw_count``:
         number of slow waves; ``kc_count``: K-complex-like waves (≥ threshold, 0.5-1.5 s,
         no other large wave within 3 s); ``sw_ptp``: log10 of the largest wave's
-        peak-to-peak amplitude (µV).
+        peak-to-peak amplitude (µV); ``threshold_uv``: the threshold used (a 0-d array).
     """
     n_ep = int(x.size // round(epoch_length * fs))
     xd, fsd = decimate_to(x, fs, 10.0, cache)
@@ -339,6 +397,13 @@ def slow_waves(
         start, end = seg_s[j0:last:2], seg_e[j0 + 1 :: 2]
         ptp = ext[j0 + 1 :: 2] + ext[j0:last:2]
         dur = (end - start) / fsd
+        if adapt and not causal:
+            valid = (dur >= 0.5) & (dur <= 2.0)
+            k_all = np.floor((start[valid] + end[valid]) / 2.0 / n_per).astype(np.int64)
+            inside_all = k_all < n_ep
+            largest = np.zeros(n_ep)
+            np.maximum.at(largest, k_all[inside_all], ptp[valid][inside_all])
+            threshold_uv = threshold_uv * amplitude_factor(largest)[0]
         big = (ptp >= threshold_uv) & (dur >= 0.5) & (dur <= 2.0)
         s, e, p, d = start[big], end[big], ptp[big], dur[big]
         if causal:
@@ -372,6 +437,7 @@ def slow_waves(
         "sw_count": count,
         "kc_count": kc,
         "sw_ptp": np.log10(ptp_max + 1.0),
+        "threshold_uv": np.asarray(float(threshold_uv)),
     }
 
 

@@ -155,6 +155,7 @@ def compute_evidence(
     causal: bool = False,
     context_half_width: int = 2,
     sw_threshold_uv: float = SW_THRESHOLD_UV,
+    adapt_amplitude: bool = True,
     priors: bool = True,
     live_parts: Collection[str] | None = None,
 ) -> Evidence:
@@ -181,6 +182,12 @@ def compute_evidence(
     sw_threshold_uv : float
         Peak-to-peak amplitude of a slow wave on the 0.3-4 Hz band (default
         :data:`SW_THRESHOLD_UV`, the AASM's 75 µV on the displayed EEG read on that band).
+    adapt_amplitude : bool
+        Batch only: scale that threshold by the night's amplitude when it is far from a
+        PSG's (:func:`dreamband.features.detectors.amplitude_factor`: consumer headbands,
+        other montages and gains); PSG-like nights keep it absolute. The threshold used is
+        in ``meta["sw_threshold_uv"]``. The live path keeps the absolute threshold (the
+        night so far, wake at first, is no amplitude reference).
     priors : bool
         Live only: shrink the night-so-far statistics toward the population priors
         (:data:`dreamband.features.context.EVIDENCE_PRIORS`) while the night is young.
@@ -250,12 +257,14 @@ def compute_evidence(
         lambda: res.__setitem__("sp", spindles(x, fs_w, epoch_length, c_det, cache=dict(cache))),
         spectrum,
         lambda: res.__setitem__(
-            "sw", slow_waves(x, fs_w, epoch_length, c_det, sw_threshold_uv, cache=cache)
+            "sw", slow_waves(x, fs_w, epoch_length, c_det, sw_threshold_uv, cache=cache,
+                             adapt=adapt_amplitude)
         ),
         lambda: res.__setitem__("extremes", epoch_extremes(xs_ep)),
         spectral_features,
     ]
     _run_tasks(tasks, threaded)
+    sw_used = float(res["sw"].pop("threshold_uv"))
     for part in ("bands", "hjorth", "sp", "sw"):  # the columns in their usual order
         feats.update(res[part])
     q = epoch_quality(
@@ -306,6 +315,7 @@ def compute_evidence(
         bad=q.bad,
         has_eog=has_eog,
         has_emg=has_emg,
+        meta={"sw_threshold_uv": sw_used},
     )
 
 

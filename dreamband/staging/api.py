@@ -257,6 +257,7 @@ def stage_recording(
             "explain": explain,
             "recording": inp.source,
             "bad_epochs": np.asarray(ev.bad, dtype=bool),
+            "sw_threshold_uv": ev.meta.get("sw_threshold_uv"),
         },
     )
 
