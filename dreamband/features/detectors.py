@@ -293,6 +293,17 @@ def _half_wave_extremes(
     return _segment_max(amp, s, e, spare)
 
 
+# Live (causal) amplitude adaptation was tried and not adopted (session 6; rule fixed before
+# scoring: live 30-s DREAMS kappa at x1 within 0.005 of 0.423, up at x0.5 and x2): a per-epoch
+# threshold from the median largest wave over the spindle epochs seen so far (spindles are
+# scale-free), factor 1 until 10 such epochs, reference 90 µV, band x/÷ 1.7 (read off DREAMS),
+# each wave judged by the threshold of the epoch in which it ends (streaming equality held).
+# Live kappa x0.33 / 0.5 / 0.7 / 1 / 1.4 / 2: 0.134 / 0.167 / 0.350 / 0.413 / 0.314 / 0.179
+# against 0.131 / 0.168 / 0.363 / 0.423 / 0.312 / 0.157 absolute. The night-so-far statistic
+# spreads 4x between excerpts at x1 (live spindles include false ones in wake and N1: excerpt 4
+# 16 spindle epochs live against 6 in batch, median largest wave 52 µV against 138), so it
+# cannot tell a 2x gain from another subject.
+
 #: Amplitude reference of :func:`amplitude_factor` (µV): the 75th percentile over a
 #: night's epochs of each epoch's largest 0.5-2 Hz wave (peak to peak on the 0.3-4 Hz
 #: band). DERIVED FROM DREAMS: the geometric middle of its five excerpts' values at C3-A1 /
