@@ -174,3 +174,18 @@ def test_context_and_scaling_past_only_when_causal():
 def test_bad_signals_raise_clear_errors(signal, fs, message):
     with pytest.raises(ValueError, match=message):
         compute_evidence(signal, fs)
+
+
+def test_a_dc_offset_changes_no_evidence_and_flags_no_epoch():
+    """Amplifiers without a high-pass (OpenBCI boards) deliver EEG on a DC level of
+    thousands of µV: the Hjorth activity used to read it as power, which shrank the
+    night's spread of log-power and flagged ordinary epochs as artefacts."""
+    x = _noise(600, sd=20.0)
+    t = np.arange(x.size) / FS
+    x[round(300 * FS):] += 40 * np.sin(2 * np.pi * t[round(300 * FS):])
+    plain = compute_evidence(x, FS)
+    offset = compute_evidence(x + 2500.0, FS)
+    assert not offset.bad.any() and not plain.bad.any()
+    for name in ("hj_activity", "hj_mobility", "hj_complexity", "total", "sw_fraction"):
+        np.testing.assert_allclose(offset[name], plain[name], rtol=1e-3, atol=1e-3,
+                                   err_msg=name)

@@ -97,10 +97,14 @@ def hjorth_from_psd(freqs: np.ndarray, psd: np.ndarray) -> dict[str, np.ndarray]
         ``hj_activity`` (log10 µV²), ``hj_mobility`` (Hz), ``hj_complexity``.
     """
     df = freqs[1] - freqs[0]
-    m0 = psd[:, 1:].sum(axis=1) * df + 1e-12
-    f2 = freqs[1:] ** 2
-    m2 = (psd[:, 1:] * f2).sum(axis=1) * df + 1e-12
-    m4 = (psd[:, 1:] * f2**2).sum(axis=1) * df + 1e-12
+    # bins 0 and 1 hold the leakage of a constant offset under the Hann window (a
+    # headband's DC level, thousands of µV on some amplifiers): left out, the parameters
+    # do not depend on it (they would read the offset as activity)
+    psd, freqs = psd[:, 2:], freqs[2:]
+    m0 = psd.sum(axis=1) * df + 1e-12
+    f2 = freqs**2
+    m2 = (psd * f2).sum(axis=1) * df + 1e-12
+    m4 = (psd * f2**2).sum(axis=1) * df + 1e-12
     mob = np.sqrt(m2 / m0)
     return {
         "hj_activity": np.log10(m0),
