@@ -100,3 +100,40 @@ def test_block_mean_decimation_to_float32_reads_float64_without_a_copy():
     assert y.dtype == np.float32 and y.size == 2000
     np.testing.assert_allclose(y, x[:10_000].reshape(-1, 5).mean(axis=1), rtol=1e-5, atol=1e-4)
     assert decimate_mean(x, 1, np.float32).dtype == np.float32
+
+
+def test_mains_notches_remove_50_and_60_hz_and_leave_eeg_bands():
+    from dreamband.signal.filters import mains_notch_sos, remove_mains
+
+    fs = 256.0
+    t = np.arange(round(60 * fs)) / fs
+    eeg = 20 * np.sin(2 * np.pi * 10 * t) + 30 * np.sin(2 * np.pi * 1.0 * t)
+    for f0 in (50.0, 60.0):
+        y = remove_mains(eeg + 50 * np.sin(2 * np.pi * f0 * t), fs)
+        late = slice(round(5 * fs), None)  # after the notches' start-up (a fraction of a s)
+        residual = y[late] - eeg[late]
+        assert np.sqrt(np.mean(residual**2)) < 0.05 * 50  # 35-µV RMS hum down to < 2.5 µV
+    clean = remove_mains(eeg, fs)
+    np.testing.assert_allclose(clean[round(5 * fs):], eeg[round(5 * fs):], atol=0.5)
+    # at 100 Hz, 50 Hz is the Nyquist frequency: nothing to notch, the input comes back
+    x = np.ones(1000)
+    assert mains_notch_sos(100.0) is None and remove_mains(x, 100.0) is x
+    assert mains_notch_sos(128.0).shape == (2, 6)  # 50 and 60 Hz both below 63 Hz
+
+
+def test_sixty_hz_hum_does_not_leak_into_the_eeg_bands_of_a_headband():
+    """A 256-Hz headband picking up 60-Hz mains: block-mean decimation to ~51 Hz would fold
+    the hum to 9 Hz (alpha); the notches remove it first."""
+    from dreamband.features.eeg import compute_evidence
+
+    fs = 256.0
+    rng = np.random.default_rng(5)
+    n = round(300 * fs)
+    spec = np.fft.rfft(rng.standard_normal(n)) / np.maximum(np.fft.rfftfreq(n, 1 / fs), 0.5)
+    x = np.fft.irfft(spec, n)
+    x *= 20 / x.std()
+    hum = 50 * np.sin(2 * np.pi * 60 * np.arange(n) / fs)
+    plain, noisy = compute_evidence(x, fs), compute_evidence(x + hum, fs)
+    for name in ("abs_alpha", "rel_alpha", "abs_sigma", "abs_beta", "sp_count"):
+        np.testing.assert_allclose(noisy[name], plain[name], rtol=0.05, atol=0.02,
+                                   err_msg=name)

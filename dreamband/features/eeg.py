@@ -25,6 +25,7 @@ from dreamband.features.detectors import (
 )
 from dreamband.features.epochs import check_finite_signal, check_signal, to_epochs
 from dreamband.features.spectral import band_powers, block_psd, hjorth_from_psd
+from dreamband.signal.filters import mains_notch_sos, remove_mains
 from dreamband.signal.quality import epoch_extremes, epoch_quality
 from dreamband.signal.resample import decimate_mean
 
@@ -138,8 +139,9 @@ class Evidence:
 
 def _prepare(x: np.ndarray, fs: float, epoch_length: float, name: str) -> tuple[np.ndarray, float]:
     # no resampling: every detector brings its input down to the rate it needs with
-    # causal block means, so batch and live (chunked) runs see the same samples
-    return check_signal(x, fs, epoch_length, name), float(fs)
+    # causal block means, so batch and live (chunked) runs see the same samples; mains hum
+    # goes first (causal notches), before block means could fold it into the EEG bands
+    return remove_mains(check_signal(x, fs, epoch_length, name), fs), float(fs)
 
 
 def compute_evidence(
@@ -220,6 +222,9 @@ def compute_evidence(
     # decimated float32 copies (7 digits, far below any EEG noise floor)
     x = check_signal(eeg, fs, epoch_length, "EEG", dtype=None, check_finite=False)
     fs_w = float(fs)
+    if mains_notch_sos(fs_w) is not None:  # not at 100 Hz and below: nothing to copy then
+        check_finite_signal(x, "EEG")  # the notch would smear a NaN over the night
+        x = remove_mains(x, fs_w)
     ep = to_epochs(x, fs_w, epoch_length)
     n_ep = ep.shape[0]
     feats: dict[str, np.ndarray] = {}

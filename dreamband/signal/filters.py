@@ -17,13 +17,20 @@ import numpy as np
 from scipy import signal
 
 __all__ = [
+    "MAINS_HZ",
     "CausalFilter",
     "bandpass_sos",
     "filter_causal",
     "filter_zero_phase",
     "highpass_sos",
     "lowpass_sos",
+    "mains_notch_sos",
+    "remove_mains",
 ]
+
+#: Mains frequencies (Hz) notched out of EEG, EOG and EMG before the detectors bring them
+#: down to their working rates (Europe/Asia 50 Hz, the Americas 60 Hz: both, always).
+MAINS_HZ: tuple[float, ...] = (50.0, 60.0)
 
 
 def _check_fs(fs: float, top: float, what: str) -> float:
@@ -168,3 +175,57 @@ class CausalFilter:
         """Filter the next 1-D chunk of the stream and return it."""
         y, self._zi = filter_causal(np.asarray(chunk, dtype=np.float64), self.sos, self._zi)
         return y
+
+
+@lru_cache(maxsize=32)
+def mains_notch_sos(fs: float, q: float = 30.0) -> np.ndarray | None:
+    """Notches at the :data:`MAINS_HZ` frequencies a signal sampled at ``fs`` can hold.
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate (Hz).
+    q : float
+        Quality factor (30: a notch about 2 Hz wide).
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Second-order sections, one per frequency at least 1 Hz below ``fs / 2``; None when
+        there is none (at 100 Hz, 50 Hz is the Nyquist frequency: the amplifier's
+        anti-alias filter has already dealt with mains).
+    """
+    sections = []
+    for f0 in MAINS_HZ:
+        if f0 < fs / 2.0 - 1.0:
+            b, a = signal.iirnotch(f0, q, fs=fs)
+            sections.append(signal.tf2sos(b, a))
+    if not sections:
+        return None
+    return np.vstack(sections)
+
+
+def remove_mains(x: np.ndarray, fs: float) -> np.ndarray:
+    """``x`` without mains hum: causal notches at 50 and 60 Hz (:func:`mains_notch_sos`).
+
+    Consumer headbands and open amplifier boards stream unfiltered EEG, whose hum the
+    detectors' block-mean decimation would fold into the EEG bands (60 Hz read at ~51 Hz
+    lands at 9 Hz, in alpha). Forward-only, from the steady state of the first sample, so
+    batch and a live stream fed in any chunking see the same samples. Returns ``x`` itself
+    when the rate holds no mains frequency.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D signal.
+    fs : float
+        Sampling rate (Hz).
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    sos = mains_notch_sos(float(fs))
+    if sos is None:
+        return x
+    return filter_causal(x, sos)[0]
