@@ -18,66 +18,29 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import logging
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout
 
+from bench_robustness import EPOCH, Perturb, dreamband_stages, yasa_stages  # same folder
+
 from dreamband.evaluation.bootstrap import paired_difference, subject_confusions
 from dreamband.evaluation.eeg_datasets import iter_records
-from dreamband.evaluation.eeg_eval import LABELS, NAMES, align
+from dreamband.evaluation.eeg_eval import LABELS, NAMES
 from dreamband.evaluation.metrics import classification_report
 from dreamband.paths import data_dir
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 GAINS = (0.33, 0.5, 0.7, 1.0, 1.4, 2.0)
-EPOCH = 30.0
 
 
-def dreamband_stages(recs: list, gain: float, adapt: bool = True) -> list[np.ndarray]:
-    """The rules engine's stages (batch) of every excerpt, EEG times ``gain``; ``adapt``
-    False keeps the absolute slow-wave threshold (the engine before the amplitude
-    adaptation, for comparison)."""
-    from dreamband.features.eeg import compute_evidence
-    from dreamband.staging.rules import stage_rules
-
-    out = []
-    for rec in recs:
-        ch = rec.recording.channels[0]
-        ev = compute_evidence(ch.data * gain, ch.fs, epoch_length=EPOCH, adapt_amplitude=adapt)
-        p = stage_rules(ev).probabilities.argmax(axis=1)
-        rows, _ = align(rec, p.size)
-        out.append(p[rows])
-    return out
-
-
-def yasa_stages(recs: list, gain: float) -> list[np.ndarray]:
-    """YASA's stages of every excerpt, EEG times ``gain`` (as in bench_accuracy_dreams)."""
-    import mne
-    import yasa
-    from scipy.signal import resample_poly
-
-    mne.set_log_level("ERROR")
-    logging.getLogger("yasa").setLevel(logging.ERROR)
-    out = []
-    for rec in recs:
-        ch = rec.recording.channels[0]
-        x, fs = ch.data * gain, ch.fs
-        if fs < 80:
-            x, fs = resample_poly(x, 2, 1), fs * 2
-        raw = mne.io.RawArray(x[None] * 1e-6, mne.create_info([ch.name], fs, "eeg"))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            hyp = yasa.SleepStaging(raw, eeg_name=ch.name).predict()
-        p30 = np.asarray(hyp.as_int()).astype(int)
-        idx = np.minimum(np.arange(rec.labels.size), p30.size - 1)
-        out.append(p30[idx])
-    return out
+def _gain(g: float) -> Perturb:
+    """The perturbation that multiplies the EEG by ``g``."""
+    return lambda x, fs: (x * g, fs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,10 +61,10 @@ def main(argv: list[str] | None = None) -> int:
              "resampled) |",
              "|---|---|---|---|---|---|---|"]
     for g in GAINS:
-        ours, theirs = dreamband_stages(recs, g), yasa_stages(recs, g)
-        fixed = classification_report(np.concatenate(ys),
-                                      np.concatenate(dreamband_stages(recs, g, adapt=False)),
-                                      LABELS, NAMES)
+        ours, theirs = dreamband_stages(recs, _gain(g)), yasa_stages(recs, _gain(g))
+        absolute = dreamband_stages(recs, _gain(g), adapt_amplitude=False)
+        fixed = classification_report(np.concatenate(ys), np.concatenate(absolute), LABELS,
+                                      NAMES)
         a = classification_report(np.concatenate(ys), np.concatenate(ours), LABELS, NAMES)
         b = classification_report(np.concatenate(ys), np.concatenate(theirs), LABELS, NAMES)
         _, cms_a = subject_confusions(ys, ours, subjects, LABELS)

@@ -72,8 +72,9 @@ PERTURBATIONS: list[tuple[str, Perturb]] = [
 ]
 
 
-def dreamband_stages(recs: list, perturb: Perturb) -> list[np.ndarray]:
-    """The rules engine's batch stages of every perturbed excerpt."""
+def dreamband_stages(recs: list, perturb: Perturb, **evidence: object) -> list[np.ndarray]:
+    """The rules engine's batch stages of every perturbed excerpt (``evidence``: options
+    of :func:`~dreamband.features.eeg.compute_evidence`)."""
     from dreamband.features.eeg import compute_evidence
     from dreamband.staging.rules import stage_rules
 
@@ -81,7 +82,8 @@ def dreamband_stages(recs: list, perturb: Perturb) -> list[np.ndarray]:
     for rec in recs:
         ch = rec.recording.channels[0]
         x, fs = perturb(np.asarray(ch.data, dtype=float), ch.fs)
-        p = stage_rules(compute_evidence(x, fs, epoch_length=EPOCH)).probabilities.argmax(1)
+        ev = compute_evidence(x, fs, epoch_length=EPOCH, **evidence)
+        p = stage_rules(ev).probabilities.argmax(1)
         rows, _ = align(rec, p.size)
         out.append(p[rows])
     return out
