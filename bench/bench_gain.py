@@ -26,9 +26,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a source checkout
 
-from bench_robustness import EPOCH, Perturb, dreamband_stages, yasa_stages  # same folder
+from bench_robustness import (  # same folder
+    EPOCH,
+    Perturb,
+    dreamband_stages,
+    score_pair,
+    yasa_stages,
+)
 
-from dreamband.evaluation.bootstrap import paired_difference, subject_confusions
 from dreamband.evaluation.eeg_datasets import iter_records
 from dreamband.evaluation.eeg_eval import LABELS, NAMES
 from dreamband.evaluation.metrics import classification_report
@@ -53,23 +58,17 @@ def main(argv: list[str] | None = None) -> int:
         print("set DREAMBAND_DATA to the folder holding dreams-spindles/", file=sys.stderr)
         return 2
     recs = list(iter_records("dreams", None, EPOCH))
-    ys = [r.labels for r in recs]
-    subjects = [r.subject for r in recs]
     t0 = time.perf_counter()
     lines = ["| EEG gain | dreamband kappa | dreamband F1 N3 | absolute threshold kappa / F1 N3 | "
              "YASA kappa | YASA F1 N3 | dreamband - YASA kappa (95 % interval, subjects "
              "resampled) |",
              "|---|---|---|---|---|---|---|"]
     for g in GAINS:
-        ours, theirs = dreamband_stages(recs, _gain(g)), yasa_stages(recs, _gain(g))
+        ours = dreamband_stages(recs, _gain(g))
         absolute = dreamband_stages(recs, _gain(g), adapt_amplitude=False)
-        fixed = classification_report(np.concatenate(ys), np.concatenate(absolute), LABELS,
-                                      NAMES)
-        a = classification_report(np.concatenate(ys), np.concatenate(ours), LABELS, NAMES)
-        b = classification_report(np.concatenate(ys), np.concatenate(theirs), LABELS, NAMES)
-        _, cms_a = subject_confusions(ys, ours, subjects, LABELS)
-        _, cms_b = subject_confusions(ys, theirs, subjects, LABELS)
-        d = paired_difference(cms_a, cms_b)
+        a, b, d = score_pair(recs, ours, yasa_stages(recs, _gain(g)))
+        fixed = classification_report(np.concatenate([r.labels for r in recs]),
+                                      np.concatenate(absolute), LABELS, NAMES)
         lines.append(f"| x{g:g} | {a['kappa']:.3f} | {a['f1']['N3']:.2f} | "
                      f"{fixed['kappa']:.3f} / {fixed['f1']['N3']:.2f} | {b['kappa']:.3f} | "
                      f"{b['f1']['N3']:.2f} | {d.estimate:+.3f} ({d.low:+.3f} to {d.high:+.3f}) |")
@@ -82,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     block = (f"\n## bench_gain — {stamp}\n\n"
              "`DREAMBAND_DATA=$DREAMBAND_DATA python bench/bench_gain.py` (the 5 real DREAMS "
              "excerpts with hypnograms, each excerpt's EEG multiplied by the gain before "
-             f"staging; 30-s epochs, {len(ys)} excerpts pooled; {sec:.0f} s)\n\n{text}\n")
+             f"staging; 30-s epochs, {len(recs)} excerpts pooled; {sec:.0f} s)\n\n{text}\n")
     with RESULTS.open("a", encoding="utf-8") as fh:
         fh.write(block)
     return 0

@@ -111,6 +111,19 @@ def yasa_stages(recs: list, perturb: Perturb) -> list[np.ndarray]:
     return out
 
 
+def score_pair(recs: list, ours: list[np.ndarray], theirs: list[np.ndarray]):
+    """Pooled reports of two stagers' stages of the excerpts and the paired
+    subject-bootstrap interval of their kappa difference (ours - theirs)."""
+    ys = [r.labels for r in recs]
+    subjects = [r.subject for r in recs]
+    y_all = np.concatenate(ys)
+    a = classification_report(y_all, np.concatenate(ours), LABELS, NAMES)
+    b = classification_report(y_all, np.concatenate(theirs), LABELS, NAMES)
+    d = paired_difference(subject_confusions(ys, ours, subjects, LABELS)[1],
+                          subject_confusions(ys, theirs, subjects, LABELS)[1])
+    return a, b, d
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; ``argv`` as on the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -121,19 +134,12 @@ def main(argv: list[str] | None = None) -> int:
         print("set DREAMBAND_DATA to the folder holding dreams-spindles/", file=sys.stderr)
         return 2
     recs = list(iter_records("dreams", None, EPOCH))
-    ys = [r.labels for r in recs]
-    subjects = [r.subject for r in recs]
-    y_all = np.concatenate(ys)
     t0 = time.perf_counter()
     lines = ["| perturbation | dreamband kappa | dreamband F1 W / N3 | YASA kappa | "
              "YASA F1 W / N3 | dreamband - YASA kappa (95 % interval, subjects resampled) |",
              "|---|---|---|---|---|---|"]
     for name, perturb in PERTURBATIONS:
-        ours, theirs = dreamband_stages(recs, perturb), yasa_stages(recs, perturb)
-        a = classification_report(y_all, np.concatenate(ours), LABELS, NAMES)
-        b = classification_report(y_all, np.concatenate(theirs), LABELS, NAMES)
-        d = paired_difference(subject_confusions(ys, ours, subjects, LABELS)[1],
-                              subject_confusions(ys, theirs, subjects, LABELS)[1])
+        a, b, d = score_pair(recs, dreamband_stages(recs, perturb), yasa_stages(recs, perturb))
         lines.append(f"| {name} | {a['kappa']:.3f} | {a['f1']['W']:.2f} / {a['f1']['N3']:.2f} "
                      f"| {b['kappa']:.3f} | {b['f1']['W']:.2f} / {b['f1']['N3']:.2f} | "
                      f"{d.estimate:+.3f} ({d.low:+.3f} to {d.high:+.3f}) |")
