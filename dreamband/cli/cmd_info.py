@@ -178,6 +178,13 @@ def render(summary: dict[str, Any], file: TextIO) -> None:
                 f"{c['duration_s']:g}",
             )
         con.print(t)
+        if summary.get("gaps"):
+            gaps = summary["gaps"]
+            con.print(
+                f"Discontinuous: {len(gaps)} gap(s) without data (first at "
+                f"{gaps[0][0]:g}-{gaps[0][1]:g} s), {sum(b - a for a, b in gaps):g} s in all; "
+                f"records span {_fmt_duration(summary['span_s'])}"
+            )
         if "hypnogram" in summary:
             for line in _hypnogram_lines(summary["hypnogram"]):
                 con.print(line)

@@ -67,6 +67,18 @@ def _warn_bad_signal(path: Path, hyp) -> None:
           file=sys.stderr)
 
 
+def _note_gaps(path: Path, hyp) -> None:
+    """One stderr line when the recording has gaps (a discontinuous EDF+D): the epochs
+    they touch are written unscored."""
+    gap = hyp.meta.get("gap_epochs")
+    if gap is None or not gap.any():
+        return
+    n, total = int(gap.sum()), int(gap.size)
+    print(f"dreamband: note: {path}: the recording has gaps; {n} of {total} epochs touch one "
+          "and are written unscored (stage ?); onsets stay on the recording's clock",
+          file=sys.stderr)
+
+
 def _note_amplitude(path: Path, hyp) -> None:
     """One stderr line when the EEG's amplitude is far from a PSG's, so that the slow-wave
     threshold followed the night (a headband's montage or gain; or wrong units)."""
@@ -107,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
             epoch_length=args.epoch, causal=args.live, model=args.model, lag=args.lag,
         )
     _warn_bad_signal(path, hyp)
+    _note_gaps(path, hyp)
     _note_amplitude(path, hyp)
     explain = hyp.meta.get("explain") if args.explain else None
     if args.explain and explain is None:

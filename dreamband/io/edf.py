@@ -9,6 +9,7 @@ read from disk. Voltage channels are returned in µV whatever the file's unit (`
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from dreamband.core.recording import Channel, Recording
 from dreamband.errors import ChannelNotFoundError, InputFileError
 from dreamband.io.edf_header import EdfInfo, read_edf_info, to_microvolt
 
-__all__ = ["channel_kind", "read_edf", "read_edf_info", "select_channels"]
+__all__ = ["channel_kind", "edf_gaps", "read_edf", "read_edf_info", "select_channels"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,13 +110,18 @@ def read_edf(
     Recording
         Channels in the requested (else file) order with their own ``fs``; voltage
         channels in µV (unit ``"uV"``), others in their physical unit; ``start_time`` from
-        the header (None when anonymised); ``meta`` holds ``file_type`` and
-        ``physical_units``.
+        the header (None when anonymised); ``meta`` holds ``file_type``,
+        ``physical_units`` and ``gaps``. ``gaps`` lists ``(start, end)`` seconds from the
+        start time where a discontinuous EDF+D file has no data records: there every
+        sample is NaN and the others sit at their records' times (the time-keeping
+        annotations, :mod:`dreamband.io.edf_records`). It is empty for continuous files
+        (and for an EDF+D whose records follow each other).
 
     Raises
     ------
     InputFileError
-        If the file is missing, not EDF/BDF, malformed or truncated.
+        If the file is missing, not EDF/BDF, malformed or truncated, or an EDF+D file's
+        record times are missing or overlap (naming the record).
     ChannelNotFoundError
         If a requested channel is not in the file (the message lists those that are).
     """
@@ -152,6 +158,7 @@ def read_edf(
             )
         for row, i in zip(block, sorted(idx)):
             data[i] = row
+    placement = _placement(path, info, [info.channels[i].fs for i in picks])
     chans = []
     for i in picks:
         c = info.channels[i]
@@ -161,6 +168,8 @@ def read_edf(
         values = data.pop(i)
         if gain != 1.0:
             values *= gain  # in place: MNE's array is ours, no second copy
+        if placement is not None:
+            values = _place(values, c.fs, info.record_duration, *placement[:2])
         chans.append(
             Channel(name=c.name, data=values, fs=c.fs, unit=unit, kind=channel_kind(c.name))
         )
@@ -173,5 +182,68 @@ def read_edf(
         meta={
             "file_type": info.file_type,
             "physical_units": {info.channels[i].name: info.channels[i].unit for i in picks},
+            "gaps": [] if placement is None else placement[2],
         },
     )
+
+
+def edf_gaps(path: str | os.PathLike, info: EdfInfo | None = None) -> list[tuple[float, float]]:
+    """The gaps of a discontinuous EDF+D file, without reading its signals.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file.
+    info : EdfInfo, optional
+        Its header, if already read.
+
+    Returns
+    -------
+    list of (float, float)
+        ``(start, end)`` seconds from the header's start time where the file has no data
+        records; empty for a continuous file.
+
+    Raises
+    ------
+    InputFileError
+        As :func:`read_edf` for bad record times.
+    """
+    path = Path(path)
+    info = read_edf_info(path) if info is None else info
+    placement = _placement(path, info, [c.fs for c in info.channels])
+    return [] if placement is None else placement[2]
+
+
+def _placement(
+    path: Path, info: EdfInfo, rates: list[float]
+) -> tuple[np.ndarray, list[tuple[int, int]], list[tuple[float, float]]] | None:
+    """Record onsets, continuous runs of records and gaps (seconds) of an EDF+D file whose
+    records do not simply follow each other; None for any other file."""
+    if not info.file_type.endswith("+D") or info.n_records == 0:
+        return None
+    from dreamband.io.edf_records import continuous_runs, record_onsets
+
+    onsets = record_onsets(path, info)
+    tol = 0.5 / max(rates, default=1.0)
+    runs = continuous_runs(onsets, info.record_duration, tol)
+    if len(runs) == 1 and abs(onsets[0]) <= tol:
+        return None  # EDF+D in name only: read as continuous
+    dur = info.record_duration
+    gaps = [(0.0, float(onsets[0]))] if onsets[0] > tol else []
+    for (_, stop), (first, _) in itertools.pairwise(runs):
+        gaps.append((float(onsets[stop - 1] + dur), float(onsets[first])))
+    logger.info("%s: EDF+D with %d gap(s), %.0f s in all: samples placed at their record "
+                "times, gaps are NaN", path, len(gaps), sum(b - a for a, b in gaps))
+    return onsets, runs, gaps
+
+
+def _place(values: np.ndarray, fs: float, record_duration: float, onsets: np.ndarray,
+           runs: list[tuple[int, int]]) -> np.ndarray:
+    """One channel's back-to-back samples put at their records' times, NaN in between."""
+    spr = round(fs * record_duration)
+    n = round((onsets[-1] + record_duration) * fs)
+    out = np.full(n, np.nan, dtype=values.dtype)
+    for first, stop in runs:
+        pos = round(onsets[first] * fs)
+        out[pos : pos + (stop - first) * spr] = values[first * spr : stop * spr]
+    return out

@@ -81,7 +81,7 @@ def _describe_edf(
     path: Path, hypnogram: str | os.PathLike | None, channels: list[str] | None
 ) -> dict[str, Any]:
     from dreamband.io.dispatch import read_hypnogram
-    from dreamband.io.edf import channel_kind, select_channels
+    from dreamband.io.edf import channel_kind, edf_gaps, select_channels
     from dreamband.io.edf_header import read_edf_info, to_microvolt
     from dreamband.io.sleepedf import find_hypnogram, read_sleepedf_hypnogram, sleepedf_record
 
@@ -107,6 +107,10 @@ def _describe_edf(
             for c in (info.channels[i] for i in select_channels(info, channels))
         ],
     }
+    gaps = edf_gaps(path, info)
+    if gaps:  # EDF+D: the records span more time than they hold
+        out["gaps"] = [[a, b] for a, b in gaps]
+        out["span_s"] = info.duration + sum(b - a for a, b in gaps)
     if hypnogram is None and sleepedf_record(path) is not None:
         try:
             hypnogram = find_hypnogram(path)

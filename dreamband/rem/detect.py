@@ -34,7 +34,9 @@ def detect_eye_movements(
     Returns
     -------
     numpy.ndarray
-        Seconds from the start of the signal, increasing.
+        Seconds from the start of the signal, increasing. Gaps in the signal (NaN, as in a
+        discontinuous EDF+D read by :func:`dreamband.io.edf.read_edf`) are skipped: the
+        pieces between them are searched on their own (each at least 1 s long).
 
     Raises
     ------
@@ -52,8 +54,21 @@ def detect_eye_movements(
         raise ValueError(f"EOG sampling rate {fs:g} Hz is too low; need at least 10 Hz")
     if loc.size < fs:
         raise ValueError(f"EOG lasts {loc.size / fs:.2f} s; need at least 1 s")
-    _, times = eye_movements(loc, fs, loc.size / fs, causal, roc=roc, amplitude_uv=amplitude_uv)
-    return times
+    finite = np.isfinite(loc) if roc is None else np.isfinite(loc) & np.isfinite(roc)
+    if finite.all():
+        _, times = eye_movements(loc, fs, loc.size / fs, causal, roc=roc,
+                                 amplitude_uv=amplitude_uv)
+        return times
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.view(np.int8), [0]])))
+    found = []
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        if b - a < fs:
+            continue
+        piece = loc[a:b]
+        _, t = eye_movements(piece, fs, piece.size / fs, causal,
+                             roc=None if roc is None else roc[a:b], amplitude_uv=amplitude_uv)
+        found.append(t + a / fs)
+    return np.concatenate(found) if found else np.zeros(0)
 
 
 def match_events(

@@ -179,6 +179,17 @@ def replay_wall_origin(sources: Sequence[ReplaySource], options: ReplayOptions
     return min(starts, key=_night_seconds)
 
 
+def _with_outages(link: Any, outages: Sequence[tuple[float, float]], start_s: float) -> Any:
+    """``link`` with the source's outages (s after lights-off) added as disconnects on
+    the band's own clock (s after power-on, which plays source time ``start_s``)."""
+    extra = [(max(a - start_s, 0.0), b - max(a, start_s)) for a, b in outages if b > start_s]
+    if not extra:
+        return link
+    from dataclasses import replace
+
+    return replace(link, disconnects=sorted([*link.disconnects, *extra]))
+
+
 def _grid(origin: float, epoch_length: float) -> Any:
     from dreamband.live.epocher import EpochGrid
 
@@ -275,7 +286,9 @@ async def replay(sources: Sequence[ReplaySource], *, options: ReplayOptions | No
     async def play(i: int, src: ReplaySource, st: ParticipantStats) -> None:
         await tb.sleep_until(t0 + st.delay_s)
         dev = world.add_band(src.profile, source=src.make_signal(opts.start_s),
-                             link=impair.link(src.name, opts.seed + i), name=src.name)
+                             link=_with_outages(impair.link(src.name, opts.seed + i),
+                                                src.outages, opts.start_s),
+                             name=src.name)
         devices[src.name] = dev
         if src.profile == "muse":  # the engine stages EEG only: spare the accelerometer stream
             per = dev.peripheral

@@ -75,6 +75,10 @@ class ReplaySource:
         Source time (s after lights-off) of the expert hypnogram's first epoch.
     mapping : dict
         Band channel -> source channel (EEG bands).
+    outages : tuple of (float, float)
+        ``(start, end)`` source times (s after lights-off) without data (the gaps of a
+        discontinuous EDF+D): the band's link is down then, so the live side sees a
+        dropped band that reconnects, as it would in a lab.
     """
 
     name: str
@@ -93,6 +97,7 @@ class ReplaySource:
     truth: Hypnogram | None = None
     truth_offset_s: float = 0.0
     mapping: dict[str, str] = field(default_factory=dict)
+    outages: tuple[tuple[float, float], ...] = ()
 
 
 def _clock(start: datetime | None, offset_s: float) -> datetime | None:
@@ -157,6 +162,12 @@ def _recording_source(path: Path, name: str, spec: str, hyp: Hypnogram | None) -
     if hyp is not None:
         z = min(z, a + round(hyp.duration * fs))
     data = np.vstack([np.asarray(c.data[a:z], dtype=np.float32) for c in rec_ch])
+    # EDF+D gaps: NaN in the data; the band is off the air then (see ``outages``), and
+    # the zeros put in their place are never sent
+    outages = tuple((max(g0 - start_s, 0.0), g1 - start_s)
+                    for g0, g1 in rec.meta.get("gaps", []) if g1 > start_s)
+    if outages:
+        np.nan_to_num(data, copy=False, nan=0.0)
     while data.shape[0] < 4:  # fill missing slots with the first channel
         data = np.vstack([data, data[:1]])
     mapping = {b: rec_ch[min(i, len(rec_ch) - 1)].name for i, b in enumerate(MUSE_CHANNELS)}
@@ -178,7 +189,8 @@ def _recording_source(path: Path, name: str, spec: str, hyp: Hypnogram | None) -
     label = f"{path.name} ({', '.join(c.name for c in rec_ch)} @ {fs:g} Hz) — {kind}"
     return ReplaySource(name, spec, "eeg", "muse", label, simulated, data.shape[1] / fs,
                         _clock(rec.start_time, start_s), make, MUSE_CHANNELS, eeg="TP9",
-                        eog=eog or "none", emg=emg or "none", truth=hyp, mapping=mapping)
+                        eog=eog or "none", emg=emg or "none", truth=hyp, mapping=mapping,
+                        outages=outages)
 
 
 # ----------------------------------------------------------------------------- heart

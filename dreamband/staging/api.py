@@ -219,8 +219,17 @@ def stage_recording(
     model: str | Path | None = None,
     lag: int = 0,
 ) -> Hypnogram:
-    """Stage a :class:`Recording`; see :func:`stage` for the parameters."""
+    """Stage a :class:`Recording`; see :func:`stage` for the parameters.
+
+    A recording with gaps (``rec.meta["gaps"]``: ``(start, end)`` seconds, as
+    :func:`dreamband.io.edf.read_edf` gives for a discontinuous EDF+D) is staged around
+    them (:mod:`dreamband.staging.gaps`): the epochs a gap touches are unscored, the
+    others are staged as one night, on the recording's own epoch grid.
+    """
     inp = select_inputs(rec, eeg=eeg, eog=eog, emg=emg)
+    keep = None
+    if rec.meta.get("gaps"):
+        keep, inp = _around_gaps(rec, inp, rec.meta["gaps"], epoch_length)
     ev = evidence_for(inp, epoch_length, causal)
     if engine == "rules":
         from dreamband.staging.explain import LazyExplainTable
@@ -230,7 +239,7 @@ def stage_recording(
         probs = res.probabilities
         # formatted only when read (``--explain``): a row of text per epoch otherwise
         # costs as much as the rules
-        explain = LazyExplainTable(ev, res)
+        explain = LazyExplainTable(ev, res, None if keep is None else np.flatnonzero(keep))
         source = f"dreamband rules {__version__}"
     elif engine == "model":
         from dreamband.staging.model_engine import predict_model
@@ -242,7 +251,7 @@ def stage_recording(
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     stages = probs.argmax(axis=1).astype(np.int8)
     logger.info("staged %s: %d epochs with %s", inp.source, stages.size, engine)
-    return Hypnogram(
+    hyp = Hypnogram(
         stages=stages,
         epoch_length=float(epoch_length),
         start_time=rec.start_time,
@@ -259,6 +268,40 @@ def stage_recording(
             "bad_epochs": np.asarray(ev.bad, dtype=bool),
             "sw_threshold_uv": ev.meta.get("sw_threshold_uv"),
         },
+    )
+    if keep is None:
+        return hyp
+    from dreamband.staging.gaps import spread
+
+    return spread(hyp, keep)
+
+
+def _around_gaps(
+    rec: Recording, inp: StagingInput, gaps: list, epoch_length: float
+) -> tuple[np.ndarray, StagingInput]:
+    """The epochs clear of ``gaps`` and the picked channels cut down to them."""
+    from dreamband.errors import InputFileError
+    from dreamband.staging.gaps import gap_epochs, join_scored
+
+    per = round(epoch_length * inp.eeg.fs)
+    n = inp.eeg.n_samples // per if per > 0 else 0
+    keep = ~gap_epochs(n, epoch_length, [(float(a), float(b)) for a, b in gaps])
+    if not keep.any():
+        raise InputFileError(
+            inp.source, f"no {epoch_length:g}-s epoch of channel {inp.eeg.name!r} lies "
+            f"outside the recording's {len(gaps)} gap(s)")
+    chosen = [c for c in (inp.eeg, inp.eog, inp.roc, inp.emg) if c is not None]
+    joined = join_scored(rec, [c.name for c in chosen], keep, epoch_length)
+    get = joined.channel
+    logger.info("%s: %d of %d epochs touch a gap and stay unscored", inp.source,
+                int((~keep).sum()), keep.size)
+    return keep, StagingInput(
+        eeg=get(inp.eeg.name),
+        eog=None if inp.eog is None else get(inp.eog.name),
+        roc=None if inp.roc is None else get(inp.roc.name),
+        emg=None if inp.emg is None else get(inp.emg.name),
+        choice=inp.choice,
+        source=inp.source,
     )
 
 

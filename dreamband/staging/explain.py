@@ -34,8 +34,20 @@ _REASON = {
 }
 
 
-def explain_table(ev: Evidence, res: RulesResult) -> dict[str, list]:
+def explain_table(
+    ev: Evidence, res: RulesResult, epochs: np.ndarray | None = None
+) -> dict[str, list]:
     """Columns of the ``--explain`` table, one row per epoch.
+
+    Parameters
+    ----------
+    ev : Evidence
+        Evidence of the night.
+    res : RulesResult
+        The rules' output on ``ev``.
+    epochs : numpy.ndarray, optional
+        The recording's epoch number of each row (when the epochs of a recording with
+        gaps were staged joined); ``0, 1, ...`` by default.
 
     Returns
     -------
@@ -45,7 +57,8 @@ def explain_table(ev: Evidence, res: RulesResult) -> dict[str, list]:
         :data:`RULE_NAMES` and the evidence in :data:`EXPLAIN_EVIDENCE`.
     """
     stages = res.probabilities.argmax(axis=1).tolist()
-    out: dict[str, list] = {"epoch": list(range(ev.n_epochs))}
+    rows = range(ev.n_epochs) if epochs is None else np.asarray(epochs, dtype=int).tolist()
+    out: dict[str, list] = {"epoch": list(rows)}
     labels = [s.label for s in FIVE_CLASS]
     out["stage"] = [labels[s] for s in stages]
     # one format string per stage, filled from plain Python floats (no numpy scalars)
@@ -80,17 +93,20 @@ class LazyExplainTable(Mapping):
         Evidence of the night.
     res : RulesResult
         The rules' output on ``ev``.
+    epochs : numpy.ndarray, optional
+        The recording's epoch number of each row (see :func:`explain_table`).
     """
 
-    def __init__(self, ev: Evidence, res: RulesResult) -> None:
+    def __init__(self, ev: Evidence, res: RulesResult, epochs: np.ndarray | None = None) -> None:
         self._ev = ev
         self._res = res
+        self._epochs = epochs
         self._table: dict[str, list] | None = None
 
     def _get(self) -> dict[str, list]:
         # two threads reading at once may both build it: the same table either way
         if self._table is None:
-            self._table = explain_table(self._ev, self._res)
+            self._table = explain_table(self._ev, self._res, self._epochs)
         return self._table
 
     def __getitem__(self, key: str) -> list:

@@ -1,0 +1,124 @@
+"""Where the data records of a discontinuous EDF+D / BDF+D file lie in time.
+
+An EDF+C file's data records follow each other without a break, so record ``r`` starts
+``r`` record durations after the header's start time. In an EDF+D file (a recording that
+was paused, or cut to the scored parts) each record says where it starts: the first
+annotation of every record's ``EDF Annotations`` signal is a time-keeping TAL, ``+<onset>``
+followed by two 0x14 bytes, the onset in seconds from the start time. Readers that take
+the records back to back (MNE, edfio) shift everything after the first gap; this module
+reads those onsets so that :func:`dreamband.io.edf.read_edf` can put every sample at its
+time and mark the gaps.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import numpy as np
+
+from dreamband.errors import InputFileError
+from dreamband.io.edf_header import ANNOTATION_LABELS, EdfInfo
+
+__all__ = ["continuous_runs", "record_onsets"]
+
+_ONSET = re.compile(rb"[+-]\d+(\.\d*)?")
+
+
+def _layout(path: Path, info: EdfInfo) -> tuple[int, int, int, int]:
+    """Header bytes, record bytes, and byte offset and length of the first annotation
+    signal inside a record (read from the header's per-signal fields)."""
+    width = 3 if info.is_bdf else 2
+    with path.open("rb") as fh:
+        head = fh.read(256)
+        ns = int(head[252:256].decode("latin-1").strip())
+        sig = fh.read(256 * ns)
+    labels = [sig[16 * i : 16 * (i + 1)].decode("latin-1").strip() for i in range(ns)]
+    base = 216 * ns
+    spr = [int(float(sig[base + 8 * i : base + 8 * (i + 1)].decode("latin-1").strip()))
+           for i in range(ns)]
+    which = next((i for i, name in enumerate(labels) if name in ANNOTATION_LABELS), None)
+    if which is None:
+        raise InputFileError(
+            path, f"{info.file_type} file without an annotation signal: the data records' "
+            "times are unknown", "header field 'label'")
+    return 256 * (ns + 1), sum(spr) * width, sum(spr[:which]) * width, spr[which] * width
+
+
+def record_onsets(path: str | Path, info: EdfInfo) -> np.ndarray:
+    """Onset of every data record, in seconds from the header's start time.
+
+    Parameters
+    ----------
+    path : str or Path
+        The EDF+/BDF+ file.
+    info : EdfInfo
+        Its header (:func:`dreamband.io.edf_header.read_edf_info`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_records,)`` onsets, non-decreasing, each at least one record duration after
+        the one before (within a microsecond).
+
+    Raises
+    ------
+    InputFileError
+        Naming the record, if the file has no annotation signal, a record lacks its
+        time-keeping annotation, or the records overlap or go back in time.
+    """
+    path = Path(path)
+    n = info.n_records
+    if n == 0:
+        return np.zeros(0)
+    header_bytes, record_bytes, start, length = _layout(path, info)
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=header_bytes,
+                     shape=(n, record_bytes))
+    block = np.asarray(data[:, start : start + length])
+    del data
+    onsets = np.empty(n)
+    for r, row in enumerate(block):
+        raw = row.tobytes()
+        cut = raw.find(b"\x14")
+        m = _ONSET.fullmatch(raw[:cut]) if cut > 0 else None
+        if m is None or raw[cut : cut + 2] != b"\x14\x14":
+            shown = raw[: max(cut, 0) or 20].decode("latin-1", "replace")
+            raise InputFileError(
+                path, f"data record {r} has no time-keeping annotation (starts {shown!r})",
+                "EDF Annotations")
+        onsets[r] = float(m.group(0))
+    step = np.diff(onsets)
+    short = np.flatnonzero(step < info.record_duration - 1e-6)
+    if short.size:
+        r = int(short[0]) + 1
+        raise InputFileError(
+            path, f"data record {r} starts at {onsets[r]:g} s, before data record {r - 1} "
+            f"(at {onsets[r - 1]:g} s, {info.record_duration:g} s long) ends",
+            "EDF Annotations")
+    return onsets
+
+
+def continuous_runs(onsets: np.ndarray, record_duration: float,
+                    tolerance: float) -> list[tuple[int, int]]:
+    """Split records into runs that follow each other without a gap.
+
+    Parameters
+    ----------
+    onsets : numpy.ndarray
+        Record onsets (:func:`record_onsets`).
+    record_duration : float
+        Seconds per record.
+    tolerance : float
+        Largest gap (seconds) still read as continuous (half a sample, say).
+
+    Returns
+    -------
+    list of (int, int)
+        ``[first, stop)`` record indices of each run, in order.
+    """
+    if onsets.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(onsets) > record_duration + tolerance) + 1
+    edges = [0, *breaks.tolist(), int(onsets.size)]
+    return list(itertools.pairwise(edges))
