@@ -304,6 +304,22 @@ def _half_wave_extremes(
 # 16 spindle epochs live against 6 in batch, median largest wave 52 µV against 138), so it
 # cannot tell a 2x gain from another subject.
 
+# Polarity-invariant slow waves were tried and not adopted (session 7; rule fixed before
+# scoring: batch 30-s DREAMS kappa >= 0.509, inverted within 0.02 of it, no other
+# bench_robustness row down > 0.01, live within 0.005 of 0.423). Under -x only the slow-wave
+# columns change (spectra, spindles, quality flags do not), and excerpt 4's batch threshold
+# (65 -> 57 µV, its amplitude statistic drops below the band): batch 0.514 -> 0.448, of which
+# -x's sw_fraction alone costs 0.057 (excerpt 1: 0.625 -> 0.332, its N3 is found only by the
+# negative-first waves at 65 µV), kc_count alone 0.022; live 0.423 -> 0.384. The night's
+# polarity cannot be read from the waves: half-waves >= 40 µV are 44-55 % negative per
+# excerpt. Each pairing (negative first, positive first) as its own statistics, per epoch
+# (batch x / -x, robustness rows, live): the larger 0.492 / 0.492, 128 / 256 Hz 0.466 /
+# 0.474, live 0.370; their mean 0.507 / 0.507, 256 Hz and 60-Hz hum 0.495, live 0.385; every
+# consecutive pair, coverage their union, counts and K-complexes from non-overlapping ones
+# 0.475 / 0.475, 128 Hz 0.436, live 0.339. Exactly invariant all three, but each moves
+# borderline N2 / N3 epochs (live: excerpt 2's N2 read as N3), the 65 µV having been tuned
+# on negative-first waves.
+
 #: Amplitude reference of :func:`amplitude_factor` (µV): the 75th percentile over a
 #: night's epochs of each epoch's largest 0.5-2 Hz wave (peak to peak on the 0.3-4 Hz
 #: band). DERIVED FROM DREAMS: the geometric middle of its five excerpts' values at C3-A1 /
