@@ -181,7 +181,7 @@ def render(summary: dict[str, Any], file: TextIO) -> None:
         if summary.get("gaps"):
             gaps = summary["gaps"]
             con.print(
-                f"Discontinuous: {len(gaps)} gap(s) without data (first at "
+                f"{len(gaps)} gap(s) without data, read as NaN (first at "
                 f"{gaps[0][0]:g}-{gaps[0][1]:g} s), {sum(b - a for a, b in gaps):g} s in all; "
                 f"records span {_fmt_duration(summary['span_s'])}"
             )

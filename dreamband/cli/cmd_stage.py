@@ -68,14 +68,17 @@ def _warn_bad_signal(path: Path, hyp) -> None:
 
 
 def _note_gaps(path: Path, hyp) -> None:
-    """One stderr line when the recording has gaps (a discontinuous EDF+D): the epochs
-    they touch are written unscored."""
+    """One stderr line when the recording has gaps (a discontinuous EDF+D, a band's lost
+    samples): which epochs are written unscored and which were bridged."""
     gap = hyp.meta.get("gap_epochs")
-    if gap is None or not gap.any():
+    missing = hyp.meta.get("missing")
+    if gap is None or missing is None or not (missing > 0).any():
         return
     n, total = int(gap.sum()), int(gap.size)
-    print(f"dreamband: note: {path}: the recording has gaps; {n} of {total} epochs touch one "
-          "and are written unscored (stage ?); onsets stay on the recording's clock",
+    bridged = int(((missing > 0) & ~gap).sum())
+    print(f"dreamband: note: {path}: the recording has gaps; {n} of {total} epochs miss more "
+          f"than 20 % of their time and are written unscored (stage ?), {bridged} with "
+          "smaller losses are staged with them bridged; onsets stay on the recording's clock",
           file=sys.stderr)
 
 

@@ -35,6 +35,7 @@ COMMANDS: tuple[str, ...] = (
     "record",
     "lab",
     "batch",
+    "export",
     "report",
     "run",
     "replay",

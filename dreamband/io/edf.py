@@ -13,6 +13,7 @@ import itertools
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,10 @@ from dreamband.io.edf_header import EdfInfo, read_edf_info, to_microvolt
 __all__ = ["channel_kind", "edf_gaps", "read_edf", "read_edf_info", "select_channels"]
 
 logger = logging.getLogger(__name__)
+
+#: EDF+ annotation of a span that was recorded but not acquired (MNE's name; written by
+#: :mod:`dreamband.storage.export` over the samples a band never delivered).
+SKIP_LABEL = "BAD_ACQ_SKIP"
 
 _KIND_PREFIXES = (
     ("eeg", "eeg"),
@@ -112,10 +117,12 @@ def read_edf(
         channels in µV (unit ``"uV"``), others in their physical unit; ``start_time`` from
         the header (None when anonymised); ``meta`` holds ``file_type``,
         ``physical_units`` and ``gaps``. ``gaps`` lists ``(start, end)`` seconds from the
-        start time where a discontinuous EDF+D file has no data records: there every
-        sample is NaN and the others sit at their records' times (the time-keeping
-        annotations, :mod:`dreamband.io.edf_records`). It is empty for continuous files
-        (and for an EDF+D whose records follow each other).
+        start time without data: where a discontinuous EDF+D file has no data records
+        (the others sit at their records' times, read from the time-keeping annotations,
+        :mod:`dreamband.io.edf_records`) and where an EDF+ annotation says
+        ``BAD_ACQ_SKIP`` (recorded but not acquired, as ``dreamband export`` and MNE mark
+        a band's missing samples). Every sample there is NaN. It is empty for files
+        without such spans.
 
     Raises
     ------
@@ -169,7 +176,7 @@ def read_edf(
         if gain != 1.0:
             values *= gain  # in place: MNE's array is ours, no second copy
         if placement is not None:
-            values = _place(values, c.fs, info.record_duration, *placement[:2])
+            values = _place(values, c.fs, info.record_duration, placement)
         chans.append(
             Channel(name=c.name, data=values, fs=c.fs, unit=unit, kind=channel_kind(c.name))
         )
@@ -182,13 +189,14 @@ def read_edf(
         meta={
             "file_type": info.file_type,
             "physical_units": {info.channels[i].name: info.channels[i].unit for i in picks},
-            "gaps": [] if placement is None else placement[2],
+            "gaps": [] if placement is None else placement.gaps,
         },
     )
 
 
 def edf_gaps(path: str | os.PathLike, info: EdfInfo | None = None) -> list[tuple[float, float]]:
-    """The gaps of a discontinuous EDF+D file, without reading its signals.
+    """The spans without data of an EDF+ file (see :func:`read_edf`), without reading its
+    signals.
 
     Parameters
     ----------
@@ -200,8 +208,8 @@ def edf_gaps(path: str | os.PathLike, info: EdfInfo | None = None) -> list[tuple
     Returns
     -------
     list of (float, float)
-        ``(start, end)`` seconds from the header's start time where the file has no data
-        records; empty for a continuous file.
+        ``(start, end)`` seconds from the header's start time: between the records of an
+        EDF+D file and under ``BAD_ACQ_SKIP`` annotations; empty for other files.
 
     Raises
     ------
@@ -211,39 +219,72 @@ def edf_gaps(path: str | os.PathLike, info: EdfInfo | None = None) -> list[tuple
     path = Path(path)
     info = read_edf_info(path) if info is None else info
     placement = _placement(path, info, [c.fs for c in info.channels])
-    return [] if placement is None else placement[2]
+    return [] if placement is None else placement.gaps
 
 
-def _placement(
-    path: Path, info: EdfInfo, rates: list[float]
-) -> tuple[np.ndarray, list[tuple[int, int]], list[tuple[float, float]]] | None:
-    """Record onsets, continuous runs of records and gaps (seconds) of an EDF+D file whose
-    records do not simply follow each other; None for any other file."""
-    if not info.file_type.endswith("+D") or info.n_records == 0:
+@dataclass(frozen=True)
+class _Layout:
+    """Where a file's samples lie in time, when not simply back to back from 0."""
+
+    onsets: np.ndarray | None  # EDF+D record onsets (None: records follow each other)
+    runs: list[tuple[int, int]]  # [first, stop) records without a break (EDF+D)
+    record_gaps: list[tuple[float, float]]  # time between EDF+D records
+    skips: list[tuple[float, float]]  # BAD_ACQ_SKIP annotations: recorded, not acquired
+
+    @property
+    def gaps(self) -> list[tuple[float, float]]:
+        """Every span without data, in time order, overlapping spans merged."""
+        merged: list[tuple[float, float]] = []
+        for a, b in sorted(self.record_gaps + self.skips):
+            if merged and a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            else:
+                merged.append((a, b))
+        return merged
+
+
+def _placement(path: Path, info: EdfInfo, rates: list[float]) -> _Layout | None:
+    """Record onsets and runs of an EDF+D file whose records do not simply follow each
+    other, and the spans an EDF+ file marks ``BAD_ACQ_SKIP``; None when there is neither."""
+    if "+" not in info.file_type or not info.has_annotations or info.n_records == 0:
         return None
-    from dreamband.io.edf_records import continuous_runs, record_onsets
+    from dreamband.io.edf_records import continuous_runs, record_annotations, record_onsets
 
-    onsets = record_onsets(path, info)
-    tol = 0.5 / max(rates, default=1.0)
-    runs = continuous_runs(onsets, info.record_duration, tol)
-    if len(runs) == 1 and abs(onsets[0]) <= tol:
-        return None  # EDF+D in name only: read as continuous
-    dur = info.record_duration
-    gaps = [(0.0, float(onsets[0]))] if onsets[0] > tol else []
-    for (_, stop), (first, _) in itertools.pairwise(runs):
-        gaps.append((float(onsets[stop - 1] + dur), float(onsets[first])))
-    logger.info("%s: EDF+D with %d gap(s), %.0f s in all: samples placed at their record "
-                "times, gaps are NaN", path, len(gaps), sum(b - a for a, b in gaps))
-    return onsets, runs, gaps
+    skips = [(on, on + dur) for on, dur, text in record_annotations(path, info)
+             if text.strip() == SKIP_LABEL and dur > 0]
+    onsets, runs, record_gaps = None, [], []
+    if info.file_type.endswith("+D"):
+        onsets = record_onsets(path, info)
+        tol = 0.5 / max(rates, default=1.0)
+        runs = continuous_runs(onsets, info.record_duration, tol)
+        if len(runs) == 1 and abs(onsets[0]) <= tol:
+            onsets, runs = None, []  # EDF+D in name only: read as continuous
+        else:
+            dur = info.record_duration
+            record_gaps = [(0.0, float(onsets[0]))] if onsets[0] > tol else []
+            for (_, stop), (first, _) in itertools.pairwise(runs):
+                record_gaps.append((float(onsets[stop - 1] + dur), float(onsets[first])))
+    if onsets is None and not skips:
+        return None
+    layout = _Layout(onsets, runs, record_gaps, skips)
+    logger.info("%s: %d gap(s) without data (%d between EDF+D records, %d marked %s), %.0f s "
+                "in all: NaN there", path, len(layout.gaps), len(record_gaps), len(skips),
+                SKIP_LABEL, sum(b - a for a, b in layout.gaps))
+    return layout
 
 
-def _place(values: np.ndarray, fs: float, record_duration: float, onsets: np.ndarray,
-           runs: list[tuple[int, int]]) -> np.ndarray:
-    """One channel's back-to-back samples put at their records' times, NaN in between."""
-    spr = round(fs * record_duration)
-    n = round((onsets[-1] + record_duration) * fs)
-    out = np.full(n, np.nan, dtype=values.dtype)
-    for first, stop in runs:
-        pos = round(onsets[first] * fs)
-        out[pos : pos + (stop - first) * spr] = values[first * spr : stop * spr]
+def _place(values: np.ndarray, fs: float, record_duration: float, layout: _Layout) -> np.ndarray:
+    """One channel's back-to-back samples put at their records' times, NaN in the gaps."""
+    if layout.onsets is not None:
+        onsets = layout.onsets
+        spr = round(fs * record_duration)
+        n = round((onsets[-1] + record_duration) * fs)
+        out = np.full(n, np.nan, dtype=values.dtype)
+        for first, stop in layout.runs:
+            pos = round(onsets[first] * fs)
+            out[pos : pos + (stop - first) * spr] = values[first * spr : stop * spr]
+    else:
+        out = values
+    for a, b in layout.skips:
+        out[max(round(a * fs), 0) : max(round(b * fs), 0)] = np.nan
     return out

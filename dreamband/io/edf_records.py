@@ -13,6 +13,7 @@ time and mark the gaps.
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import numpy as np
 from dreamband.errors import InputFileError
 from dreamband.io.edf_header import ANNOTATION_LABELS, EdfInfo
 
-__all__ = ["continuous_runs", "record_onsets"]
+__all__ = ["continuous_runs", "record_annotations", "record_onsets"]
 
 _ONSET = re.compile(rb"[+-]\d+(\.\d*)?")
 
@@ -44,6 +45,64 @@ def _layout(path: Path, info: EdfInfo) -> tuple[int, int, int, int]:
             path, f"{info.file_type} file without an annotation signal: the data records' "
             "times are unknown", "header field 'label'")
     return 256 * (ns + 1), sum(spr) * width, sum(spr[:which]) * width, spr[which] * width
+
+
+def _annotation_bytes(path: Path, info: EdfInfo) -> np.ndarray:
+    """``(n_records, n_bytes)`` raw bytes of the first annotation signal of every record."""
+    header_bytes, record_bytes, start, length = _layout(path, info)
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=header_bytes,
+                     shape=(info.n_records, record_bytes))
+    block = np.array(data[:, start : start + length])
+    del data
+    return block
+
+
+def record_annotations(path: str | Path, info: EdfInfo) -> list[tuple[float, float, str]]:
+    """Every annotation of an EDF+/BDF+ file (the records' time-keeping ones left out).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    info : EdfInfo
+        Its header.
+
+    Returns
+    -------
+    list of (float, float, str)
+        ``(onset, duration, text)``: seconds from the start time, 0 when the annotation
+        gives no duration; in file order.
+
+    Raises
+    ------
+    InputFileError
+        Naming the record whose annotation has an onset or duration that is no number.
+    """
+    path = Path(path)
+    if info.n_records == 0:
+        return []
+    out = []
+    for r, row in enumerate(_annotation_bytes(path, info)):
+        raw = row.tobytes()
+        if raw.find(b"\x14", raw.find(b"\x00") + 1) < 0:
+            continue  # the time-keeping annotation alone: the common case
+        for k, tal in enumerate(t for t in raw.split(b"\x00") if t):
+            head, *texts = tal.split(b"\x14")
+            texts = [t.decode("utf-8", "replace") for t in texts if t]
+            if k == 0 and not texts:
+                continue  # time keeping
+            onset_raw, _, dur_raw = head.partition(b"\x15")
+            try:
+                onset = float(onset_raw) if _ONSET.fullmatch(onset_raw) else float("nan")
+                duration = float(dur_raw) if dur_raw else 0.0
+            except ValueError:
+                onset = float("nan")
+            if not (math.isfinite(onset) and math.isfinite(duration) and duration >= 0):
+                shown = head.decode("latin-1", "replace")
+                raise InputFileError(path, f"data record {r} has an annotation with onset "
+                                     f"and duration {shown!r}", "EDF Annotations")
+            out.extend((onset, duration, text) for text in texts)
+    return out
 
 
 def record_onsets(path: str | Path, info: EdfInfo) -> np.ndarray:
@@ -72,11 +131,7 @@ def record_onsets(path: str | Path, info: EdfInfo) -> np.ndarray:
     n = info.n_records
     if n == 0:
         return np.zeros(0)
-    header_bytes, record_bytes, start, length = _layout(path, info)
-    data = np.memmap(path, dtype=np.uint8, mode="r", offset=header_bytes,
-                     shape=(n, record_bytes))
-    block = np.asarray(data[:, start : start + length])
-    del data
+    block = _annotation_bytes(path, info)
     onsets = np.empty(n)
     for r, row in enumerate(block):
         raw = row.tobytes()

@@ -108,9 +108,14 @@ def _describe_edf(
         ],
     }
     gaps = edf_gaps(path, info)
-    if gaps:  # EDF+D: the records span more time than they hold
+    if gaps:  # EDF+D record gaps and BAD_ACQ_SKIP spans: samples read as NaN there
         out["gaps"] = [[a, b] for a, b in gaps]
-        out["span_s"] = info.duration + sum(b - a for a, b in gaps)
+        out["span_s"] = max(info.duration, gaps[-1][1])
+        if info.file_type.endswith("+D"):
+            from dreamband.io.edf_records import record_onsets
+
+            onsets = record_onsets(path, info)
+            out["span_s"] = float(onsets[-1] + info.record_duration)
     if hypnogram is None and sleepedf_record(path) is not None:
         try:
             hypnogram = find_hypnogram(path)

@@ -130,6 +130,7 @@ class _Slot:
     rem_epochs: int = 0
     last_latency: float | None = None
     latencies: deque = field(default_factory=lambda: deque(maxlen=2048))
+    bands: set = field(default_factory=set)
 
 
 class LiveEngine:
@@ -310,10 +311,23 @@ class LiveEngine:
         self._slots[name] = _Slot(name, p, Hysteresis(1, self.p_on, self.p_off))
         if self.recorder is not None:
             parts = dict(self.recorder.meta.get("participants", {}))
+            bands = parts.get(name, {}).get("bands")  # kept when a session resumes
             parts[name] = {"kind": kind, "channels": list(channels), "fs": fs,
                            "streams": list(p.streams),
-                           "roles": getattr(p, "roles", {"heart": p.streams[0]})}
+                           "roles": getattr(p, "roles", {"heart": p.streams[0]}),
+                           **({"bands": bands} if bands else {})}
             self.recorder.set_meta(participants=parts)
+
+    def _note_band(self, slot: _Slot, device: str) -> None:
+        """Record in ``session.json`` that ``device`` carries ``slot``'s signals (read by
+        ``dreamband export`` to name each participant's raw streams)."""
+        slot.bands.add(device)
+        assert self.recorder is not None
+        parts = dict(self.recorder.meta.get("participants", {}))
+        entry = dict(parts.get(slot.name, {}))
+        entry["bands"] = sorted(set(entry.get("bands", [])) | {device})
+        parts[slot.name] = entry
+        self.recorder.set_meta(participants=parts)
 
     @property
     def participants(self) -> tuple[str, ...]:
@@ -336,6 +350,8 @@ class LiveEngine:
         slot = self._slot(name)
         if self.recorder is not None:
             self.recorder.write_item(item)
+            if item.device not in slot.bands:  # which band's raw streams are whose
+                self._note_band(slot, item.device)
         events: list[Event] = []
         if isinstance(item, Gap):
             if item.stream in slot.p.streams:

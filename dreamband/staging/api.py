@@ -222,14 +222,16 @@ def stage_recording(
     """Stage a :class:`Recording`; see :func:`stage` for the parameters.
 
     A recording with gaps (``rec.meta["gaps"]``: ``(start, end)`` seconds, as
-    :func:`dreamband.io.edf.read_edf` gives for a discontinuous EDF+D) is staged around
-    them (:mod:`dreamband.staging.gaps`): the epochs a gap touches are unscored, the
-    others are staged as one night, on the recording's own epoch grid.
+    :func:`dreamband.io.edf.read_edf` gives for a discontinuous EDF+D or ``BAD_ACQ_SKIP``
+    spans) is staged around them by the live engine's rule (:mod:`dreamband.staging.gaps`):
+    an epoch missing more than 20 % of its time is unscored, smaller losses are bridged,
+    and the rest is staged as one night on the recording's own epoch grid
+    (``meta["missing"]``: each epoch's fraction in gaps).
     """
     inp = select_inputs(rec, eeg=eeg, eog=eog, emg=emg)
     keep = None
     if rec.meta.get("gaps"):
-        keep, inp = _around_gaps(rec, inp, rec.meta["gaps"], epoch_length)
+        keep, missing, inp = _around_gaps(rec, inp, rec.meta["gaps"], epoch_length)
     ev = evidence_for(inp, epoch_length, causal)
     if engine == "rules":
         from dreamband.staging.explain import LazyExplainTable
@@ -273,29 +275,36 @@ def stage_recording(
         return hyp
     from dreamband.staging.gaps import spread
 
-    return spread(hyp, keep)
+    hyp = spread(hyp, keep)
+    hyp.meta["missing"] = missing
+    return hyp
 
 
 def _around_gaps(
     rec: Recording, inp: StagingInput, gaps: list, epoch_length: float
-) -> tuple[np.ndarray, StagingInput]:
-    """The epochs clear of ``gaps`` and the picked channels cut down to them."""
+) -> tuple[np.ndarray, np.ndarray, StagingInput]:
+    """The epochs staged despite ``gaps``, each epoch's fraction in gaps, and the picked
+    channels cut down to those epochs (their smaller losses bridged)."""
     from dreamband.errors import InputFileError
-    from dreamband.staging.gaps import gap_epochs, join_scored
+    from dreamband.staging.gaps import MAX_MISSING, gap_fraction, join_scored
 
     per = round(epoch_length * inp.eeg.fs)
     n = inp.eeg.n_samples // per if per > 0 else 0
-    keep = ~gap_epochs(n, epoch_length, [(float(a), float(b)) for a, b in gaps])
+    gaps = [(float(a), float(b)) for a, b in gaps]
+    frac = gap_fraction(n, epoch_length, gaps)
+    keep = frac <= MAX_MISSING
     if not keep.any():
         raise InputFileError(
-            inp.source, f"no {epoch_length:g}-s epoch of channel {inp.eeg.name!r} lies "
-            f"outside the recording's {len(gaps)} gap(s)")
+            inp.source, f"every {epoch_length:g}-s epoch of channel {inp.eeg.name!r} misses "
+            f"more than {100 * MAX_MISSING:.0f} % of its time to the recording's {len(gaps)} "
+            "gap(s)")
     chosen = [c for c in (inp.eeg, inp.eog, inp.roc, inp.emg) if c is not None]
-    joined = join_scored(rec, [c.name for c in chosen], keep, epoch_length)
+    joined = join_scored(rec, [c.name for c in chosen], keep, epoch_length, gaps)
     get = joined.channel
-    logger.info("%s: %d of %d epochs touch a gap and stay unscored", inp.source,
-                int((~keep).sum()), keep.size)
-    return keep, StagingInput(
+    logger.info("%s: %d of %d epochs miss more than %.0f %% of their time and stay unscored; "
+                "%d staged with smaller losses bridged", inp.source, int((~keep).sum()),
+                keep.size, 100 * MAX_MISSING, int((keep & (frac > 0)).sum()))
+    return keep, frac, StagingInput(
         eeg=get(inp.eeg.name),
         eog=None if inp.eog is None else get(inp.eog.name),
         roc=None if inp.roc is None else get(inp.roc.name),

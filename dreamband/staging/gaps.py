@@ -1,12 +1,14 @@
-"""Staging a recording with gaps (a discontinuous EDF+D): the epochs on either side are
-staged as one night, the epochs a gap touches are left unscored.
+"""Staging a recording with gaps (a discontinuous EDF+D, or a band's lost samples marked
+``BAD_ACQ_SKIP`` by ``dreamband export``), by the live engine's rule.
 
 The epoch grid stays the recording's (epoch ``k`` starts ``k`` epoch lengths after the
-start time), so onsets keep their meaning across a gap. Every epoch that lies wholly in
-the data is cut out and the pieces are joined into one gap-free recording, which the
-engines stage as usual: per-night scaling and context then see the whole night rather than
-each piece alone. The results are put back on the grid, with the epochs that overlap a gap
-unscored (stage ``?``, no probabilities).
+start time), so onsets keep their meaning across a gap. As in the live engine
+(:mod:`dreamband.live.epocher`), an epoch missing more than :data:`MAX_MISSING` of its
+time is unscored (stage ``?``, no probabilities), never invented; a smaller loss (a few
+lost packets) is bridged by linear interpolation. The scored epochs are cut out and joined
+into one gap-free recording, which the engines stage as usual: per-night scaling and
+context then see the whole night rather than each piece alone; the results are put back on
+the grid.
 """
 
 from __future__ import annotations
@@ -17,11 +19,44 @@ from dreamband.core.hypnogram import Hypnogram
 from dreamband.core.recording import Channel, Recording
 from dreamband.errors import InputFileError
 
-__all__ = ["gap_epochs", "join_scored", "spread"]
+__all__ = ["MAX_MISSING", "gap_epochs", "gap_fraction", "join_scored", "spread"]
+
+#: Largest fraction of an epoch without data that is still staged (the missing samples
+#: bridged by linear interpolation); the live engine's default ``max_missing``.
+MAX_MISSING = 0.2
 
 
-def gap_epochs(n_epochs: int, epoch_length: float, gaps: list[tuple[float, float]]) -> np.ndarray:
-    """Which epochs of the grid overlap a gap.
+def gap_fraction(n_epochs: int, epoch_length: float,
+                 gaps: list[tuple[float, float]]) -> np.ndarray:
+    """Fraction of each epoch of the grid that lies in a gap.
+
+    Parameters
+    ----------
+    n_epochs : int
+        Epochs on the grid.
+    epoch_length : float
+        Seconds per epoch.
+    gaps : list of (float, float)
+        ``(start, end)`` seconds from the recording start, not overlapping.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_epochs,)`` fractions in ``[0, 1]``.
+    """
+    covered = np.zeros(n_epochs)
+    for start, end in gaps:
+        first = max(int(np.floor(start / epoch_length)), 0)
+        stop = min(int(np.ceil(end / epoch_length)), n_epochs)
+        for k in range(first, stop):
+            a, b = k * epoch_length, (k + 1) * epoch_length
+            covered[k] += max(0.0, min(b, end) - max(a, start))
+    return np.minimum(covered / epoch_length, 1.0)
+
+
+def gap_epochs(n_epochs: int, epoch_length: float, gaps: list[tuple[float, float]],
+               max_missing: float = MAX_MISSING) -> np.ndarray:
+    """Which epochs of the grid miss more than ``max_missing`` of their time to gaps.
 
     Parameters
     ----------
@@ -31,18 +66,16 @@ def gap_epochs(n_epochs: int, epoch_length: float, gaps: list[tuple[float, float
         Seconds per epoch.
     gaps : list of (float, float)
         ``(start, end)`` seconds from the recording start.
+    max_missing : float
+        Largest fraction still staged; 0 leaves every epoch a gap touches unscored.
 
     Returns
     -------
     numpy.ndarray
-        ``(n_epochs,)`` bool, True where an epoch shares time with a gap.
+        ``(n_epochs,)`` bool, True where the epoch is left unscored.
     """
-    hit = np.zeros(n_epochs, dtype=bool)
-    for start, end in gaps:
-        first = int(np.floor(start / epoch_length))
-        stop = int(np.ceil(end / epoch_length))
-        hit[max(first, 0) : max(min(stop, n_epochs), 0)] = True
-    return hit
+    frac = gap_fraction(n_epochs, epoch_length, gaps)
+    return frac > max_missing if max_missing > 0 else frac > 0
 
 
 def _runs(keep: np.ndarray) -> list[tuple[int, int]]:
@@ -50,8 +83,8 @@ def _runs(keep: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
-def join_scored(rec: Recording, names: list[str], keep: np.ndarray,
-                epoch_length: float) -> Recording:
+def join_scored(rec: Recording, names: list[str], keep: np.ndarray, epoch_length: float,
+                gaps: list[tuple[float, float]] | None = None) -> Recording:
     """The kept epochs of the named channels, joined into one recording without gaps.
 
     Parameters
@@ -64,6 +97,9 @@ def join_scored(rec: Recording, names: list[str], keep: np.ndarray,
         ``(n_epochs,)`` bool: the epochs to keep.
     epoch_length : float
         Seconds per epoch.
+    gaps : list of (float, float), optional
+        The recording's gaps: their NaN samples inside kept epochs are bridged by linear
+        interpolation.
 
     Returns
     -------
@@ -73,25 +109,37 @@ def join_scored(rec: Recording, names: list[str], keep: np.ndarray,
     Raises
     ------
     InputFileError
-        If a kept epoch still holds a non-finite sample (naming channel and time).
+        If a kept epoch holds a non-finite sample outside the gaps (naming channel and
+        time).
     """
     runs = _runs(keep)
     chans = []
     for name in names:
         c = rec.channel(name)
-        pieces = [c.data[round(a * epoch_length * c.fs) : round(b * epoch_length * c.fs)]
-                  for a, b in runs]
-        data = np.concatenate(pieces) if pieces else c.data[:0]
-        bad = np.flatnonzero(~np.isfinite(data))
+        fs = c.fs
+        in_gap = np.zeros(c.data.size, dtype=bool)
+        for a, b in gaps or []:  # the gaps' samples: bridged below
+            in_gap[max(round(a * fs), 0) : max(round(b * fs), 0)] = True
+        cuts = [slice(round(a * epoch_length * fs), round(b * epoch_length * fs))
+                for a, b in runs]
+        data = np.concatenate([c.data[k] for k in cuts]) if cuts else c.data[:0].copy()
+        hole = np.concatenate([in_gap[k] for k in cuts]) if cuts else in_gap[:0]
+        bad = np.flatnonzero(~np.isfinite(data) & ~hole)
         if bad.size:
-            # find the sample's time on the recording's own clock for the message
-            lengths = np.cumsum([p.size for p in pieces])
+            # the sample's time on the recording's own clock, for the message
+            lengths = np.cumsum([k.stop - k.start for k in cuts])
             j = int(np.searchsorted(lengths, bad[0], side="right"))
             before = int(lengths[j - 1]) if j else 0
-            t = runs[j][0] * epoch_length + (bad[0] - before) / c.fs
+            t = runs[j][0] * epoch_length + (bad[0] - before) / fs
             raise InputFileError(rec.source or "recording",
                                  f"channel {name!r}: sample at {t:.3f} s is not finite "
                                  "outside the recording's gaps")
+        if hole.any():
+            ok = np.flatnonzero(~hole)
+            if ok.size == 0:
+                raise InputFileError(rec.source or "recording",
+                                     f"channel {name!r}: no sample outside the gaps")
+            data[hole] = np.interp(np.flatnonzero(hole), ok, data[ok])
         chans.append(Channel(c.name, data, c.fs, c.unit, c.kind))
     return Recording(chans, start_time=rec.start_time, source=rec.source,
                      participant=rec.participant)
