@@ -61,7 +61,8 @@ def write_edf_plus(
     for r, onset in enumerate(onsets):
         for (name, _, _), n in zip(channels, spr, strict=False):
             body += digital[name][r * n : (r + 1) * n].tobytes()
-        tal = f"+{onset:g}".encode() + b"\x14\x14\x00"
+        text = f"{onset:.6f}".rstrip("0").rstrip(".")  # EDF+ onsets: no exponent
+        tal = f"+{text}".encode() + b"\x14\x14\x00"
         body += tal.ljust(ann_bytes, b"\x00")
     path.write_bytes(head + bytes(body))
     return stored

@@ -234,3 +234,10 @@ def test_small_losses_are_bridged_and_staged_like_the_live_engine() -> None:
                                     meta={"gaps": gaps}))
     assert (hyp.stages == -1).tolist() == [False] * 6 + [True] + [False] * 3
     np.testing.assert_allclose(hyp.meta["missing"][[0, 6]], [0.06, 1.0], atol=0.005)
+
+
+def test_absurd_record_times_are_refused_before_allocating(tmp_path: Path) -> None:
+    path = tmp_path / "far.edf"
+    write_edf_plus(path, _signals(2), [0.0, 99999999.0])
+    with pytest.raises(InputFileError, match=r"leave 27778 h without data \(at most 48 h"):
+        read_edf(path)

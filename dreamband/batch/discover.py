@@ -65,13 +65,35 @@ class NightInput:
         """Every file whose content defines this night (hashed for resume)."""
         if self.kind == "session":  # compacted table and/or a crashed session's segments
             segments = sorted(self.path.with_suffix("").glob("seg-*.arrows"))
-            return [p for p in (self.path,) if p.exists()] + segments
+            return ([p for p in (self.path,) if p.exists()] + segments
+                    + _participant_raw_files(self.path.parent, self.participant))
         files = [self.path]
         if self.kind == "heart" and self.path.suffix.lower() == ".hea":
             ecg = self.path.with_suffix(".ecg")
             if ecg.exists():
                 files.append(ecg)
         return files
+
+
+def _participant_raw_files(folder: Path, participant: str) -> list[Path]:
+    """``session.json`` and the raw stream files of the participant's bands (batch stages
+    a session's participants again from them)."""
+    import json
+
+    from dreamband.storage.raw import _safe
+
+    meta_file = folder / "session.json"
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        bands = (meta.get("participants") or {}).get(participant, {}).get("bands", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    out = [meta_file]
+    for band in sorted(bands):
+        d = folder / "raw" / _safe(str(band))
+        if d.is_dir():
+            out += sorted(p for p in d.rglob("*") if p.is_file())
+    return out
 
 
 def _classify(path: Path) -> tuple[str, Path | None] | None:

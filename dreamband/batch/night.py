@@ -54,6 +54,12 @@ def stage_input(inp: NightInput, options: BatchOptions) -> tuple[Hypnogram, list
         hyp = read_hypnogram(inp.path)
         return hyp, rem_periods(hyp, participant=inp.participant)
     if inp.kind == "session":
+        if options.session_stages == "raw":
+            from dreamband.batch.restage import restage_participant
+
+            got = restage_participant(inp.path.parent, inp.participant, options.engine)
+            if got is not None:
+                return got
         hyp = read_session_participant(inp.path, inp.participant)
         return hyp, rem_periods(hyp, participant=inp.participant)
     if inp.kind == "heart":

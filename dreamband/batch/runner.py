@@ -54,11 +54,16 @@ class BatchOptions:
         Epoch length in seconds.
     force : bool
         Redo nights even when their marker says they are done.
+    session_stages : {"raw", "live"}
+        Live session participants: staged again from their raw streams with the batch
+        engines (``raw``, when the streams allow it; :mod:`dreamband.batch.restage`), or
+        the stages the live engine announced (``live``).
     """
 
     engine: str = "rules"
     epoch: float = 30.0
     force: bool = False
+    session_stages: str = "raw"
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,8 @@ def model_version(options: BatchOptions) -> str:
                 if path.is_file() and path.suffix in suffixes:
                     digest.update(path.name.encode())
                     digest.update(path.read_bytes())
-    return f"dreamband-{__version__}/{options.engine}/{options.epoch:g}s/{digest.hexdigest()[:12]}"
+    return (f"dreamband-{__version__}/{options.engine}/{options.epoch:g}s/"
+            f"sessions-{options.session_stages}/{digest.hexdigest()[:12]}")
 
 
 def _stat(paths: Sequence[Path]) -> list[list]:

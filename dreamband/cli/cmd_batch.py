@@ -37,6 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="group windows: at least K participants in REM (default 2)")
     p.add_argument("--min-duration", type=float, default=60.0,
                    help="group windows: minimum duration in seconds (default 60)")
+    p.add_argument("--session-stages", choices=("raw", "live"), default="raw",
+                   help="live session participants: stage again from their raw streams with "
+                   "the batch engines (raw, default) or keep the live stages (live)")
     p.add_argument("--force", action="store_true", help="redo nights already done")
     p.add_argument("--data-dir", default=None, help="data folder for dataset names")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -64,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
             markup=False, highlight=False, soft_wrap=True,
         )
         return 2
-    options = BatchOptions(engine=args.engine, force=args.force)
+    options = BatchOptions(engine=args.engine, force=args.force,
+                           session_stages=args.session_stages)
     t0 = time.perf_counter()
     with Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),

@@ -1,10 +1,11 @@
-"""EDF/EDF+/BDF recordings read through MNE, each channel at its own sampling rate.
+"""EDF/EDF+/BDF recordings, each channel at its own sampling rate.
 
-MNE resamples channels of a file to the highest rate when their rates differ. To keep
-each channel's own rate (Sleep-EDF mixes 100 Hz EEG with 1 Hz temperature), channels are
-read in groups of equal rate, one MNE reader per group, and only the selected channels are
-read from disk. Voltage channels are returned in µV whatever the file's unit (``uV``,
-``mV``, ``V``, ``nV``); other channels keep their physical unit (``degC``, ``%``, ...).
+Samples are read straight from the data records (memory-mapped, only the selected
+channels), after :func:`~dreamband.io.edf_header.read_edf_info` has checked every header
+field: MNE would resample channels of different rates to the highest one (Sleep-EDF mixes
+100 Hz EEG with 1 Hz temperature), take EDF+D records back to back, and trips over legal
+free text in the patient field. Voltage channels are returned in µV whatever the file's unit
+(``uV``, ``mV``, ``V``, ``nV``); other channels keep their physical unit (``degC``, ...).
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ logger = logging.getLogger(__name__)
 #: EDF+ annotation of a span that was recorded but not acquired (MNE's name; written by
 #: :mod:`dreamband.storage.export` over the samples a band never delivered).
 SKIP_LABEL = "BAD_ACQ_SKIP"
+
+#: Longest time without data between the records of an EDF+D file that is read (s): its
+#: samples are NaN in memory, and a damaged time-keeping annotation (``+99999999``) must
+#: not ask for gigabytes.
+MAX_GAP_S = 48 * 3600.0
 
 _KIND_PREFIXES = (
     ("eeg", "eeg"),
@@ -56,13 +62,44 @@ def channel_kind(name: str) -> str:
     return "misc"
 
 
-def _mne_scale(unit: str) -> float:
-    """The factor MNE multiplies a channel by (its own rule: only ``uV``/``µV`` and ``mV``)."""
-    if unit in ("\u03bcV", "\u00b5V", "\x83\xcaV", "uV"):
-        return 1e-6
-    if unit == "mV":
-        return 1e-3
-    return 1.0
+def _read_samples(path: Path, info: EdfInfo, picks: list[int]) -> dict[int, np.ndarray]:
+    """Physical values of the picked channels, records back to back (float64).
+
+    The data records are mapped from disk; each channel's bytes are gathered from every
+    record and scaled with the header's ranges,
+    ``physical_min + (digital - digital_min) * (physical range / digital range)``.
+    """
+    width = 3 if info.is_bdf else 2
+    spr = info.samples_per_record
+    offsets = np.concatenate([[0], np.cumsum(spr)]) * width
+    record_bytes = int(offsets[-1])
+    n = info.n_records
+    out: dict[int, np.ndarray] = {}
+    if n == 0 or record_bytes == 0:
+        return {i: np.zeros(0) for i in picks}
+    try:
+        records = np.memmap(path, dtype=np.uint8, mode="r", offset=info.header_bytes,
+                            shape=(n, record_bytes))
+    except (OSError, ValueError) as exc:
+        raise InputFileError(path, f"cannot read the data records ({exc})") from None
+    for i in picks:
+        c = info.channels[i]
+        j = c.index
+        block = np.ascontiguousarray(records[:, offsets[j] : offsets[j + 1]])
+        if width == 2:
+            digital = block.view("<i2").reshape(-1).astype(np.float64)
+        else:
+            b = block.reshape(-1, 3).astype(np.int32)
+            v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+            digital = ((v ^ 0x800000) - 0x800000).astype(np.float64)  # sign of 24 bits
+        del block
+        gain = (c.physical_max - c.physical_min) / (c.digital_max - c.digital_min)
+        digital -= c.digital_min
+        digital *= gain
+        digital += c.physical_min
+        out[i] = digital
+    del records
+    return out
 
 
 def select_channels(info: EdfInfo, channels: Sequence[str] | str | None) -> list[int]:
@@ -105,10 +142,8 @@ def read_edf(
         Channel names to read (exact, else case-insensitive match); all by default.
     preload : bool
         Kept for API compatibility; has no effect. Samples are always read straight from
-        disk into the result, one MNE reader per rate group with MNE's ``preload=False``
-        and ``get_data``: about 5x faster with a fifth of the peak memory of MNE's preload
-        on a Sleep-EDF-size file (``bench/bench_io.py``). For header-only ("lazy") access
-        use :func:`read_edf_info`.
+        the file's data records into the result (``bench/bench_io.py`` compares it with
+        MNE). For header-only ("lazy") access use :func:`read_edf_info`.
 
     Returns
     -------
@@ -132,55 +167,26 @@ def read_edf(
     ChannelNotFoundError
         If a requested channel is not in the file (the message lists those that are).
     """
-    import mne
-
     del preload  # see the docstring
     path = Path(path)
     info = read_edf_info(path)
     picks = select_channels(info, channels)
-    by_rate: dict[float, list[int]] = {}
-    for i in picks:
-        by_rate.setdefault(info.channels[i].fs, []).append(i)
-    reader = mne.io.read_raw_bdf if info.is_bdf else mne.io.read_raw_edf
-    data: dict[int, np.ndarray] = {}
-    for fs, idx in by_rate.items():
-        names = [info.channels[i].name for i in sorted(idx)]  # MNE returns file order
-        try:
-            others = [n for n in info.names if n not in names]
-            raw = reader(
-                path,
-                exclude=others,
-                exclude_after_unique=True,
-                preload=False,
-                stim_channel=None,
-                verbose="error",
-            )
-            block = raw.get_data()
-        except Exception as exc:  # MNE raises ValueError/RuntimeError on damaged files
-            raise InputFileError(path, f"cannot read samples ({exc})") from None
-        if abs(raw.info["sfreq"] - fs) > 1e-6 or raw.ch_names != names:
-            raise InputFileError(
-                path,
-                f"MNE read channels {raw.ch_names} at {raw.info['sfreq']} Hz, expected {names}",
-            )
-        for row, i in zip(block, sorted(idx)):
-            data[i] = row
+    data = _read_samples(path, info, picks)
     placement = _placement(path, info, [info.channels[i].fs for i in picks])
     chans = []
     for i in picks:
         c = info.channels[i]
         factor = to_microvolt(c.unit)
         unit = c.unit if factor is None else "uV"
-        gain = (1.0 if factor is None else factor) / _mne_scale(c.unit)
         values = data.pop(i)
-        if gain != 1.0:
-            values *= gain  # in place: MNE's array is ours, no second copy
+        if factor is not None and factor != 1.0:
+            values *= factor  # in place: the array is ours, no second copy
         if placement is not None:
             values = _place(values, c.fs, info.record_duration, placement)
         chans.append(
             Channel(name=c.name, data=values, fs=c.fs, unit=unit, kind=channel_kind(c.name))
         )
-    logger.debug("%s: read %d channels at rates %s", path, len(chans), sorted(by_rate))
+    logger.debug("%s: read %d channels", path, len(chans))
     return Recording(
         channels=chans,
         start_time=info.start_time,
@@ -264,6 +270,11 @@ def _placement(path: Path, info: EdfInfo, rates: list[float]) -> _Layout | None:
             record_gaps = [(0.0, float(onsets[0]))] if onsets[0] > tol else []
             for (_, stop), (first, _) in itertools.pairwise(runs):
                 record_gaps.append((float(onsets[stop - 1] + dur), float(onsets[first])))
+            missing = sum(b - a for a, b in record_gaps)
+            if missing > MAX_GAP_S:  # the NaN-filled signals would not fit in memory
+                raise InputFileError(
+                    path, f"the data records' times leave {missing / 3600:.0f} h without "
+                    f"data (at most {MAX_GAP_S / 3600:.0f} h read)", "EDF Annotations")
     if onsets is None and not skips:
         return None
     layout = _Layout(onsets, runs, record_gaps, skips)

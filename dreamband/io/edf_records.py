@@ -29,22 +29,15 @@ _ONSET = re.compile(rb"[+-]\d+(\.\d*)?")
 
 def _layout(path: Path, info: EdfInfo) -> tuple[int, int, int, int]:
     """Header bytes, record bytes, and byte offset and length of the first annotation
-    signal inside a record (read from the header's per-signal fields)."""
+    signal inside a record."""
     width = 3 if info.is_bdf else 2
-    with path.open("rb") as fh:
-        head = fh.read(256)
-        ns = int(head[252:256].decode("latin-1").strip())
-        sig = fh.read(256 * ns)
-    labels = [sig[16 * i : 16 * (i + 1)].decode("latin-1").strip() for i in range(ns)]
-    base = 216 * ns
-    spr = [int(float(sig[base + 8 * i : base + 8 * (i + 1)].decode("latin-1").strip()))
-           for i in range(ns)]
-    which = next((i for i, name in enumerate(labels) if name in ANNOTATION_LABELS), None)
+    spr = info.samples_per_record
+    which = next((i for i, name in enumerate(info.labels) if name in ANNOTATION_LABELS), None)
     if which is None:
         raise InputFileError(
             path, f"{info.file_type} file without an annotation signal: the data records' "
             "times are unknown", "header field 'label'")
-    return 256 * (ns + 1), sum(spr) * width, sum(spr[:which]) * width, spr[which] * width
+    return info.header_bytes, sum(spr) * width, sum(spr[:which]) * width, spr[which] * width
 
 
 def _annotation_bytes(path: Path, info: EdfInfo) -> np.ndarray:

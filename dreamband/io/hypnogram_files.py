@@ -390,7 +390,9 @@ def read_edf_hypnogram(
     Raises
     ------
     InputFileError
-        If the file is unreadable or holds no sleep stage annotation.
+        If the file is unreadable or damaged (see
+        :func:`~dreamband.io.sleepedf.read_edf_annotations`), the recording field's epoch
+        or scheme is bad, or no sleep stage annotation covers an epoch.
     """
     from dreamband.io.sleepedf import annotations_to_stages, read_edf_annotations
 
@@ -402,6 +404,11 @@ def read_edf_hypnogram(
                 epoch_length = float(item[6:].rstrip("s"))
             except ValueError:
                 raise InputFileError(path, f"bad {item!r}", "recording field") from None
+            if not (math.isfinite(epoch_length) and epoch_length > 0):
+                raise InputFileError(
+                    path, f"bad {item!r}: the epoch must be a positive number of seconds",
+                    "recording field",
+                )
         if item.startswith("scheme=") and scheme is None:
             scheme = item[7:]
     epoch_length = epoch_length or 30.0
@@ -421,7 +428,18 @@ def read_edf_hypnogram(
     else:
         from dreamband.core.stages import from_rk as convert
     stages = annotations_to_stages(path, anns, epoch_length, origin, convert)
-    start_time = None if start is None else start + timedelta(seconds=origin)
+    if stages.size == 0:
+        raise InputFileError(
+            path, "no sleep stage annotation covers an epoch (durations are 0 or under half "
+            "an epoch)"
+        )
+    try:
+        start_time = None if start is None else start + timedelta(seconds=origin)
+    except OverflowError:
+        raise InputFileError(
+            path, f"first annotation at {origin:g} s puts the start out of range",
+            "annotation 0",
+        ) from None
     return Hypnogram(
         stages=stages,
         epoch_length=epoch_length,

@@ -8,10 +8,11 @@ past the PSG end.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -96,10 +97,99 @@ def find_hypnogram(psg: str | os.PathLike) -> Path:
     return matches[0]
 
 
+_TAL_ONSET = re.compile(r"[+-]\d+(?:\.\d*)?")
+_TAL_DURATION = re.compile(r"\d+(?:\.\d*)?")
+#: Largest |onset| or duration accepted, in seconds (about 31 years).
+_MAX_SECONDS = 1e9
+#: Most epochs an annotation file may expand to (a year of 30-s epochs).
+_MAX_EPOCHS = 1_100_000
+
+
+def _parse_tals(
+    path: Path, raw: bytes, where: str
+) -> list[tuple[float, float | None, list[str]]]:
+    """Split one data record of an annotation signal into TALs (onset, duration, texts).
+
+    A TAL is ``+onset[ 0x15 duration] 0x14 text 0x14 ... 0x14 0x00`` with no 0x00 inside;
+    the record is padded with 0x00. Anything else is refused, naming ``where`` (signal
+    and data record).
+    """
+    tals = []
+    pos = 0
+    while pos < len(raw) and raw[pos] != 0:
+        end = raw.find(b"\x00", pos)
+        tal = raw[pos:] if end < 0 else raw[pos:end]
+        shown = tal[:40].decode("latin-1")
+        if end < 0 or not tal.endswith(b"\x14"):
+            raise InputFileError(
+                path, f"annotation {shown!r} is not terminated by 0x14 0x00 (cut or damaged)",
+                where,
+            )
+        pos = end + 1
+        timing, sep, texts = tal[:-1].partition(b"\x14")
+        if not sep:
+            raise InputFileError(
+                path, f"annotation {shown!r} lacks the 0x14 after its onset", where
+            )
+        onset_b, has_dur, dur_b = timing.partition(b"\x15")
+        if not _TAL_ONSET.fullmatch(onset_b.decode("latin-1")):
+            raise InputFileError(
+                path, f"annotation onset {onset_b[:20].decode('latin-1')!r} is not +seconds "
+                "or -seconds", where
+            )
+        onset = float(onset_b)
+        duration = None
+        if has_dur:
+            if not _TAL_DURATION.fullmatch(dur_b.decode("latin-1")):
+                raise InputFileError(
+                    path, f"annotation duration {dur_b[:20].decode('latin-1')!r} is not "
+                    "a number of seconds", where
+                )
+            duration = float(dur_b)
+        if abs(onset) > _MAX_SECONDS or (duration or 0.0) > _MAX_SECONDS:
+            raise InputFileError(
+                path, f"annotation at {onset:g} s lasting {duration or 0:g} s is beyond "
+                f"{_MAX_SECONDS:g} s", where
+            )
+        if b"\x15" in texts:
+            raise InputFileError(
+                path, f"annotation at {onset:g} s has a 0x15 inside its text (damaged)", where
+            )
+        try:
+            text = texts.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputFileError(
+                path, f"annotation text at {onset:g} s is not UTF-8", where
+            ) from None
+        tals.append((onset, duration, text.split("\x14")))
+    if raw[pos:].strip(b"\x00"):
+        raise InputFileError(path, "bytes after the annotations' 0x00 padding", where)
+    return tals
+
+
+def _recording_extras(recording: str) -> tuple[str, ...]:
+    """Items after ``Startdate d equipment technician code`` in an EDF+ recording field."""
+    parts = recording.split()
+    if len(parts) >= 5 and parts[0] == "Startdate":
+        return tuple(parts[5:])
+    return ()
+
+
 def read_edf_annotations(
     path: str | os.PathLike,
 ) -> tuple[datetime | None, tuple[str, ...], list[tuple[float, float, str]]]:
-    """Read an EDF+ file's start, recording-field extras and annotations with edfio.
+    """Read an EDF+/BDF+ file's start, recording-field extras and annotations.
+
+    The header is checked by :func:`~dreamband.io.edf_header.read_edf_info`; the
+    annotation signals are parsed strictly (a damaged annotation is an error, not skipped).
+    The first annotation of each data record of the first annotation signal is the
+    record's time-keeping stamp; the first record's stamp (a sub-second start) is added to
+    the start and taken off the onsets.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file.
 
     Returns
     -------
@@ -108,32 +198,62 @@ def read_edf_annotations(
     additional : tuple of str
         Extra items of the EDF+ recording field.
     annotations : list of (onset s, duration s, text)
-        Onsets in seconds from the file start; a missing duration is 0.
+        Sorted; onsets in seconds from the start; a missing duration is 0.
 
     Raises
     ------
     InputFileError
-        If the file is missing or not a readable EDF+ file.
+        If the file is missing, its header is bad, it has no annotation signal, or an
+        annotation is malformed (naming the signal and data record).
     """
-    import edfio
+    from dreamband.io.edf_header import ANNOTATION_LABELS, read_edf_info
 
     path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, "no such file")
-    try:
-        edf = edfio.read_edf(path, lazy_load_data=True)
-        anns = [(float(a.onset), float(a.duration or 0.0), a.text) for a in edf.annotations]
-    except Exception as exc:  # edfio raises ValueError/EdfError on malformed headers
-        raise InputFileError(path, f"not a readable EDF+ annotation file ({exc})") from None
-    try:
-        start: datetime | None = datetime.combine(edf.startdate, edf.starttime)
-    except Exception:  # edfio.AnonymizedDateError: start date is 'X'
-        start = None
-    try:
-        additional = tuple(edf.recording.additional)
-    except Exception:  # non-EDF+ recording field
-        additional = ()
-    return start, additional, anns
+    info = read_edf_info(path)
+    if not info.labels:  # an EdfInfo built by hand
+        raise InputFileError(path, "no signals", "header field 'number of signals'")
+    width = 3 if info.is_bdf else 2
+    which = [i for i, name in enumerate(info.labels) if name in ANNOTATION_LABELS]
+    if not which:
+        raise InputFileError(
+            path, "no 'EDF Annotations' signal: not an EDF+ annotation file", "header field 'label'"
+        )
+    offsets = np.concatenate([[0], np.cumsum(info.samples_per_record)]) * width
+    record_bytes = int(offsets[-1])
+    with path.open("rb") as fh:
+        fh.seek(info.header_bytes)
+        data = fh.read(record_bytes * info.n_records)
+    anns: list[tuple[float, float, str]] = []
+    offset = 0.0
+    for k, sig in enumerate(which):
+        for r in range(info.n_records):
+            at = r * record_bytes
+            raw = data[at + int(offsets[sig]) : at + int(offsets[sig + 1])]
+            where = f"annotation signal {sig + 1}, data record {r + 1}"
+            tals = _parse_tals(path, raw, where)
+            if k == 0 and tals:  # time-keeping TAL: '+onset' 0x14 0x14 (empty text)
+                onset, _, texts = tals[0]
+                if texts[0]:
+                    raise InputFileError(
+                        path, "data record does not start with a time-keeping annotation "
+                        f"(found {texts[0][:30]!r})", where
+                    )
+                if r == 0:
+                    offset = onset
+                tals[0] = (onset, None, texts[1:])
+            for onset, duration, texts in tals:
+                anns.extend((onset, duration or 0.0, t) for t in texts)
+    anns = sorted((round(o - offset, 12), d, t) for o, d, t in anns)
+    start = info.start_time
+    if start is not None and offset:
+        try:
+            start = start + timedelta(seconds=offset)
+        except OverflowError:
+            raise InputFileError(
+                path, f"time-keeping onset {offset:g} s moves the start out of range",
+                "annotation signal, data record 1",
+            ) from None
+    return start, _recording_extras(info.recording), anns
 
 
 def annotations_to_stages(
@@ -172,6 +292,8 @@ def annotations_to_stages(
     InputFileError
         Naming the annotation with an unknown label.
     """
+    if not (math.isfinite(epoch_length) and epoch_length > 0):
+        raise InputFileError(path, f"epoch length must be positive; got {epoch_length:g}")
     spans = []
     half = epoch_length / 2
     for k, (onset, duration, text) in enumerate(anns):
@@ -179,16 +301,29 @@ def annotations_to_stages(
             stage = int(convert(text))
         except ValueError as exc:
             raise InputFileError(path, str(exc), f"annotation {k} at {onset:g} s") from None
+        if not (math.isfinite(onset) and math.isfinite(duration)):
+            raise InputFileError(
+                path, f"onset {onset} s or duration {duration} s is not finite",
+                f"annotation {k}",
+            )
         if duration <= 0:
             logger.debug("%s: skipping zero-length annotation %r at %g s", path, text, onset)
             continue
         first = int(np.ceil((onset - origin - half) / epoch_length - 1e-9))
         stop = int(np.ceil((onset + duration - origin - half) / epoch_length - 1e-9))
         if stop > max(first, 0):
-            spans.append((max(first, 0), stop, stage))
+            spans.append((max(first, 0), stop, stage, k, onset))
     n = max((s[1] for s in spans), default=0)
+    if n > _MAX_EPOCHS:
+        _, stop, _, k, onset = max(spans, key=lambda span: span[1])
+        raise InputFileError(
+            path,
+            f"annotation runs to epoch {stop} of {epoch_length:g} s from the first "
+            f"(more than {_MAX_EPOCHS})",
+            f"annotation {k} at {onset:g} s",
+        )
     stages = np.full(n, SleepStage.UNSCORED, dtype=np.int8)
-    for first, stop, stage in spans:
+    for first, stop, stage, _, _ in spans:
         stages[first:stop] = stage
     return stages
 

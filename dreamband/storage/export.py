@@ -24,21 +24,19 @@ second, as EDF stores it; unknown for a replay aligned by lights-off). Without a
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from dreamband.errors import InputFileError
 from dreamband.io.edf import SKIP_LABEL
-from dreamband.storage.raw import _safe, list_streams, read_stream
+from dreamband.storage.raw import _safe
+from dreamband.storage.raw_signals import RawFolder, open_raw_folder, regular_signal
 
 __all__ = ["SKIP_LABEL", "ExportedFile", "export_session"]
 
@@ -84,84 +82,6 @@ class ExportedFile:
     eeg: str = ""
 
 
-def _session(folder: Path) -> tuple[Path, dict]:
-    """The raw-stream root and the session metadata (empty for a record folder)."""
-    meta_file = folder / "session.json"
-    if meta_file.is_file():
-        try:
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InputFileError(meta_file, f"cannot read the session metadata ({exc})") from None
-        return folder / "raw", meta if isinstance(meta, dict) else {}
-    return folder, {}
-
-
-def _owners(meta: dict, bands: list[str]) -> dict[str, str]:
-    """Band folder name -> participant name (the band's folder name when unknown)."""
-    parts = meta.get("participants") or {}
-    out: dict[str, str] = {}
-    for name, entry in parts.items():
-        for dev in (entry or {}).get("bands", []):
-            out[_safe(dev)] = name
-    if not out and len(parts) == 1 and len(bands) == 1:
-        out[bands[0]] = next(iter(parts))  # sessions written before bands were recorded
-    return {b: out.get(b, b) for b in bands}
-
-
-def _roles(meta: dict, participant: str) -> dict[str, str]:
-    """Channel -> role (``eeg``, ``eog``, ``emg``, ``roc``) the session gave it."""
-    entry = (meta.get("participants") or {}).get(participant) or {}
-    roles = entry.get("roles") or {}
-    return {ch: role for role, ch in roles.items()
-            if isinstance(ch, str) and role in ("eeg", "eog", "emg", "roc")}
-
-
-def _origin(meta: dict, tables: list[pa.Table]) -> float:
-    if isinstance(meta.get("origin"), int | float):
-        return float(meta["origin"])
-    firsts = [float(np.nanmin(t.column("host_time").to_numpy())) for t in tables if t.num_rows]
-    return min(firsts, default=0.0)
-
-
-def _start(meta: dict) -> datetime | None:
-    wall = meta.get("wall_origin")
-    if not wall:
-        return None
-    try:
-        return datetime.fromisoformat(str(wall)).replace(tzinfo=None)
-    except ValueError:
-        return None
-
-
-def _place_samples(idx: np.ndarray, host: np.ndarray, t0: float,
-                   fs: float) -> tuple[np.ndarray, int]:
-    """Sample position of every row (on the ``fs`` grid from ``t0``) and the total length.
-
-    Rows are in stream order; a stretch of consecutive counter values keeps its spacing
-    and starts at its first sample's host time, never before the previous stretch ends.
-    """
-    order = np.argsort(idx, kind="stable")
-    idx, host = idx[order], host[order]
-    breaks = np.flatnonzero(np.diff(idx) != 1) + 1
-    starts = np.concatenate([[0], breaks])
-    stops = np.concatenate([breaks, [idx.size]])
-    pos = np.empty(idx.size, dtype=np.int64)
-    end = 0
-    for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
-        first = max(round((host[a] - t0) * fs), end)
-        pos[a:b] = first + (idx[a:b] - idx[a])
-        end = int(pos[b - 1]) + 1
-    out = np.empty_like(pos)
-    out[order] = pos
-    return out, end
-
-
-def _skips(present: np.ndarray, fs: float) -> list[tuple[float, float]]:
-    edges = np.flatnonzero(np.diff(np.concatenate([[1], present.view(np.int8), [1]])))
-    return [(a / fs, (b - a) / fs) for a, b in zip(edges[::2].tolist(), edges[1::2].tolist(),
-                                                   strict=True)]
-
-
 def _physical_range(x: np.ndarray) -> tuple[float, float]:
     lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
     if hi - lo < 1e-3:
@@ -170,37 +90,34 @@ def _physical_range(x: np.ndarray) -> tuple[float, float]:
     return math.floor(lo - pad), math.ceil(hi + pad)
 
 
-def _write_edf(table: pa.Table, path: Path, stream: str, fs: float, t0: float,
-               start: datetime | None, roles: dict[str, str], participant: str) -> ExportedFile:
+def _stream_fs(raw: RawFolder, band: str, stream: str) -> float:
+    """Sampling rate of a stream from its metadata (0 when irregular)."""
+    fs = (raw.table(band, stream).schema.metadata or {}).get(b"fs", b"").decode()
+    return float(fs) if fs else 0.0
+
+
+def _write_edf(raw: RawFolder, band: str, stream: str, path: Path,
+               participant: str) -> ExportedFile:
     import edfio
 
-    table = table.filter(pc.greater_equal(table.column("index"), 0))
-    idx = table.column("index").to_numpy()
-    idx, first_row = np.unique(idx, return_index=True)  # a duplicate sample is kept once
-    host = table.column("host_time").to_numpy()[first_row]
-    channels = [c for c in table.column_names if c.startswith("ch_")]
-    pos, length = _place_samples(idx, host, t0, fs)
-    per_record = fs if float(fs).is_integer() else None
-    n_total = length if per_record is None else int(math.ceil(length / fs) * fs)
-    n_total = max(n_total, int(per_record or 1))
-    present = np.zeros(n_total, dtype=bool)
-    present[pos] = True
+    sig = regular_signal(raw.table(band, stream), raw.t0,
+                         pad_to=1.0 if float(_stream_fs(raw, band, stream)).is_integer() else None)
+    roles = raw.roles(participant)
+    start = raw.wall_time()
     signals = []
     eeg = ""
-    for col in channels:
-        x = table.column(col).to_numpy()[first_row].astype(np.float64)
-        data = np.zeros(n_total)
-        data[pos] = x
-        name = col[3:]
+    for name, x in zip(sig.channels, sig.data, strict=True):
         kind = {"roc": "eog"}.get(roles.get(name, stream), roles.get(name, stream))
         label = f"{_PREFIX.get(kind, kind.upper())} {name}"[:16]
         if roles.get(name) == "eeg":
             eeg = label
+        values = x[sig.present]
         signals.append(edfio.EdfSignal(
-            data, fs, label=label, physical_dimension=_UNIT.get(stream, ""),
-            physical_range=_physical_range(x), transducer_type=f"dreamband {stream} stream",
-            prefiltering=f"band {table.schema.metadata.get(b'device', b'').decode()}"[:80]))
-    skips = _skips(present, fs)
+            np.where(sig.present, x, 0.0), sig.fs, label=label,
+            physical_dimension=_UNIT.get(stream, ""), physical_range=_physical_range(values),
+            transducer_type=f"dreamband {stream} stream",
+            prefiltering=f"band {sig.device}"[:80]))
+    skips = [(a, b - a) for a, b in sig.gaps()]
     anns = [edfio.EdfAnnotation(onset, duration, SKIP_LABEL) for onset, duration in skips]
     recording = edfio.Recording(
         startdate=None if start is None else start.date(),
@@ -209,9 +126,10 @@ def _write_edf(table: pa.Table, path: Path, stream: str, fs: float, t0: float,
     edf = edfio.Edf(signals, patient=edfio.Patient(code=participant.replace(" ", "_")[:20]),
                     recording=recording,
                     starttime=None if start is None else start.time().replace(microsecond=0),
-                    data_record_duration=1.0 if per_record else None, annotations=anns)
+                    data_record_duration=1.0 if float(sig.fs).is_integer() else None,
+                    annotations=anns)
     edf.write(path)
-    return ExportedFile(path, participant, stream, int(idx.size), len(skips),
+    return ExportedFile(path, participant, stream, sig.n_values, len(skips),
                         float(sum(d for _, d in skips)), eeg=eeg)
 
 
@@ -264,39 +182,26 @@ def export_session(
     InputFileError
         If the folder holds no raw streams, or a named participant has none.
     """
-    folder, out = Path(folder), Path(out)
-    if not folder.is_dir():
-        raise InputFileError(folder, "no such session folder")
-    root, meta = _session(folder)
-    streams = list_streams(root) if root.is_dir() else []
-    if not streams:
-        raise InputFileError(folder, "holds no raw band streams to export")
-    bands = sorted({b for b, _ in streams})
-    owner = _owners(meta, bands)
+    raw = open_raw_folder(folder)
+    owner = raw.owner
     if participants:
         missing = [p for p in participants if p not in owner.values()]
         if missing:
-            raise InputFileError(folder, f"no raw streams of participant(s) {missing}; it "
+            raise InputFileError(raw.folder, f"no raw streams of participant(s) {missing}; it "
                                  f"holds {sorted(set(owner.values()))}")
-    tables = {(b, s): read_stream(root, b, s) for b, s in streams
-              if not participants or owner[b] in participants}
-    t0 = _origin(meta, list(tables.values()))
-    start = _start(meta)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    per_owner = {}
-    for b, _ in tables:
-        per_owner.setdefault(owner[b], set()).add(b)
+    chosen = [(b, s) for b, s in raw.streams if not participants or owner[b] in participants]
     written = []
-    for (band, stream), table in tables.items():
+    for band, stream in chosen:
         who = owner[band]
-        stem = _safe(who) if len(per_owner[who]) == 1 else f"{_safe(who)}-{band}"
-        fs_raw = (table.schema.metadata or {}).get(b"fs", b"").decode()
-        if fs_raw:
-            written.append(_write_edf(table, out / f"{stem}-{stream}.edf", stream,
-                                      float(fs_raw), t0, start, _roles(meta, who), who))
+        stem = _safe(who) if len(raw.bands_of(who)) == 1 else f"{_safe(who)}-{band}"
+        if _stream_fs(raw, band, stream):
+            written.append(_write_edf(raw, band, stream, out / f"{stem}-{stream}.edf", who))
         elif stream in ("rr", "hr"):
-            written.append(_write_csv(table, out / f"{stem}-{stream}.csv", stream, t0, who))
+            written.append(_write_csv(raw.table(band, stream), out / f"{stem}-{stream}.csv",
+                                      stream, raw.t0, who))
         else:
             logger.warning("%s: stream %s of band %s has no sampling rate; not exported",
-                           folder, stream, band)
+                           raw.folder, stream, band)
     return written

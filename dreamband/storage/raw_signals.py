@@ -1,0 +1,306 @@
+"""A session's raw band streams as signals again: arrays on the session's clock with gaps.
+
+:mod:`dreamband.storage.raw` keeps every sample a band sent, row by row, with the band's
+sample counter and the host time. This module puts them back on a regular time axis, for
+``dreamband export`` (EDF+, heart CSV) and for ``dreamband batch``, which stages a session's
+participants again from these signals with the batch (two-sided) engines:
+
+* a regular stream (EEG, ECG, ...) keeps the spacing of the band's sample counter; each
+  stretch without a gap starts at its first sample's host time (never before the previous
+  stretch ends); samples the band never delivered are NaN and listed as gaps;
+* RR intervals become beat times (the host time of the beat that closes each interval).
+
+Time zero is the session's epoch-grid origin (``session.json`` ``origin``), so epoch ``k``
+of a signal is epoch ``k`` of the session; without a session (a ``dreamband record``
+folder) it is the first sample of the folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dreamband.core.beats import BeatSeries
+from dreamband.core.recording import Channel, Recording
+from dreamband.errors import InputFileError
+from dreamband.storage.raw import _safe, list_streams, read_stream
+
+__all__ = [
+    "RawFolder",
+    "RegularSignal",
+    "beats_from_rr",
+    "open_raw_folder",
+    "participant_recording",
+    "regular_signal",
+]
+
+
+@dataclass(frozen=True)
+class RegularSignal:
+    """One regular stream on the session's sample grid.
+
+    Attributes
+    ----------
+    channels : list of str
+        Channel names (the band's, e.g. ``TP9``).
+    data : numpy.ndarray
+        ``(n_channels, n_samples)``, NaN where the band sent nothing.
+    fs : float
+        Sampling rate (Hz).
+    present : numpy.ndarray
+        ``(n_samples,)`` bool: a sample arrived.
+    n_values : int
+        Samples per channel that arrived.
+    device : str
+        The band's address.
+    """
+
+    channels: list[str]
+    data: np.ndarray
+    fs: float
+    present: np.ndarray
+    n_values: int
+    device: str = ""
+
+    def gaps(self) -> list[tuple[float, float]]:
+        """``(start, end)`` seconds from time zero where no sample arrived."""
+        edges = np.flatnonzero(np.diff(np.concatenate([[1], self.present.view(np.int8), [1]])))
+        return [(a / self.fs, b / self.fs)
+                for a, b in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True)]
+
+
+@dataclass(frozen=True)
+class RawFolder:
+    """A session (or record) folder's raw streams and what the session says of them.
+
+    Attributes
+    ----------
+    folder : Path
+        The folder given.
+    root : Path
+        Where the band folders are (``raw/`` of a session, else the folder).
+    meta : dict
+        ``session.json`` ({} for a record folder).
+    streams : list of (str, str)
+        ``(band folder, stream)`` pairs.
+    owner : dict
+        Band folder -> participant (the band folder's name when the session does not say).
+    t0 : float
+        Host time of time zero.
+    """
+
+    folder: Path
+    root: Path
+    meta: dict
+    streams: list[tuple[str, str]]
+    owner: dict[str, str]
+    t0: float
+    tables: dict[tuple[str, str], pa.Table] = field(default_factory=dict, repr=False)
+
+    def table(self, band: str, stream: str) -> pa.Table:
+        """The rows of one stream (read once)."""
+        key = (band, stream)
+        if key not in self.tables:
+            self.tables[key] = read_stream(self.root, band, stream)
+        return self.tables[key]
+
+    def bands_of(self, participant: str) -> list[str]:
+        """Band folders of ``participant``."""
+        return [b for b, who in sorted(self.owner.items()) if who == participant]
+
+    def roles(self, participant: str) -> dict[str, str]:
+        """Channel -> role (``eeg``, ``eog``, ``emg``, ``roc``) the session gave it."""
+        entry = (self.meta.get("participants") or {}).get(participant) or {}
+        roles = entry.get("roles") or {}
+        return {ch: role for role, ch in roles.items()
+                if isinstance(ch, str) and role in ("eeg", "eog", "emg", "roc")}
+
+    def wall_time(self) -> datetime | None:
+        """Wall-clock time (naive) at time zero, when the session recorded it."""
+        wall = self.meta.get("wall_origin")
+        if not wall:
+            return None
+        try:
+            return datetime.fromisoformat(str(wall)).replace(tzinfo=None)
+        except ValueError:
+            return None
+
+
+def _owners(meta: dict, bands: list[str]) -> dict[str, str]:
+    parts = meta.get("participants") or {}
+    out: dict[str, str] = {}
+    for name, entry in parts.items():
+        for dev in (entry or {}).get("bands", []):
+            out[_safe(dev)] = name
+    if not out and len(parts) == 1 and len(bands) == 1:
+        out[bands[0]] = next(iter(parts))  # sessions written before bands were recorded
+    return {b: out.get(b, b) for b in bands}
+
+
+def open_raw_folder(folder: str | os.PathLike) -> RawFolder:
+    """Open a session or ``dreamband record`` folder's raw streams.
+
+    Raises
+    ------
+    InputFileError
+        If the folder is missing, its ``session.json`` unreadable, or it holds no raw
+        band streams.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputFileError(folder, "no such session folder")
+    meta: dict = {}
+    root = folder
+    meta_file = folder / "session.json"
+    if meta_file.is_file():
+        try:
+            loaded = json.loads(meta_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputFileError(meta_file, f"cannot read the session metadata ({exc})") from None
+        meta = loaded if isinstance(loaded, dict) else {}
+        root = folder / "raw"
+    streams = list_streams(root) if root.is_dir() else []
+    if not streams:
+        raise InputFileError(folder, "holds no raw band streams")
+    owner = _owners(meta, sorted({b for b, _ in streams}))
+    out = RawFolder(folder, root, meta, streams, owner, 0.0)
+    if isinstance(meta.get("origin"), int | float):
+        t0 = float(meta["origin"])
+    else:
+        firsts = [float(np.nanmin(out.table(b, s).column("host_time").to_numpy()))
+                  for b, s in streams if out.table(b, s).num_rows]
+        t0 = min(firsts, default=0.0)
+    return RawFolder(folder, root, meta, streams, owner, t0, out.tables)
+
+
+def _place_samples(idx: np.ndarray, host: np.ndarray, t0: float,
+                   fs: float) -> tuple[np.ndarray, int]:
+    """Sample position of every row (on the ``fs`` grid from ``t0``) and the total length.
+
+    A stretch of consecutive counter values keeps its spacing and starts at its first
+    sample's host time, never before the previous stretch ends.
+    """
+    order = np.argsort(idx, kind="stable")
+    idx, host = idx[order], host[order]
+    breaks = np.flatnonzero(np.diff(idx) != 1) + 1
+    starts = np.concatenate([[0], breaks])
+    stops = np.concatenate([breaks, [idx.size]])
+    pos = np.empty(idx.size, dtype=np.int64)
+    end = 0
+    for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
+        first = max(round((host[a] - t0) * fs), end)
+        pos[a:b] = first + (idx[a:b] - idx[a])
+        end = int(pos[b - 1]) + 1
+    out = np.empty_like(pos)
+    out[order] = pos
+    return out, end
+
+
+def regular_signal(table: pa.Table, t0: float, pad_to: float | None = None) -> RegularSignal:
+    """Put a regular stream's rows on its sample grid from host time ``t0``.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        Rows of :func:`dreamband.storage.raw.read_stream` (schema metadata ``fs``).
+    t0 : float
+        Host time of sample 0.
+    pad_to : float, optional
+        Extend the grid with missing samples to a multiple of this many seconds.
+
+    Raises
+    ------
+    InputFileError
+        If the stream has no sampling rate or no sample with a counter.
+    """
+    meta = table.schema.metadata or {}
+    device = meta.get(b"device", b"").decode()
+    fs_raw = meta.get(b"fs", b"").decode()
+    if not fs_raw:
+        raise InputFileError(device or "raw stream", "an irregular stream has no sample grid",
+                             "fs")
+    fs = float(fs_raw)
+    table = table.filter(pc.greater_equal(table.column("index"), 0))
+    if table.num_rows == 0:
+        raise InputFileError(device or "raw stream", "no sample with a sample counter", "index")
+    idx, first_row = np.unique(table.column("index").to_numpy(), return_index=True)
+    host = table.column("host_time").to_numpy()[first_row]
+    pos, length = _place_samples(idx, host, t0, fs)
+    if pad_to:
+        step = pad_to * fs
+        length = int(max(np.ceil(length / step), 1) * step) if step.is_integer() else length
+    names = [c for c in table.column_names if c.startswith("ch_")]
+    data = np.full((len(names), length), np.nan)
+    for i, col in enumerate(names):
+        data[i, pos] = table.column(col).to_numpy()[first_row]
+    present = np.zeros(length, dtype=bool)
+    present[pos] = True
+    return RegularSignal([c[3:] for c in names], data, fs, present, int(idx.size), device)
+
+
+def beats_from_rr(table: pa.Table, t0: float, source: str = "",
+                  participant: str = "") -> BeatSeries:
+    """Beat times from an RR stream (each row: an interval in s, at the host time of the
+    beat that closes it); the first beat is placed one interval before the first row.
+
+    Raises
+    ------
+    InputFileError
+        If no interval is physiologically possible (0.2-3 s).
+    """
+    t = table.column("host_time").to_numpy() - t0
+    col = next(c for c in table.column_names if c.startswith("ch_"))
+    rr = table.column(col).to_numpy().astype(float)
+    ok = np.isfinite(t) & np.isfinite(rr) & (rr >= 0.2) & (rr <= 3.0)
+    t, rr = t[ok], rr[ok]
+    if t.size == 0:
+        raise InputFileError(source or "RR stream", "no RR interval between 0.2 and 3 s")
+    order = np.argsort(t, kind="stable")
+    t, rr = t[order], rr[order]
+    keep = np.concatenate([[True], np.diff(t) > 0])  # a repeated beat time is kept once
+    t, rr = t[keep], rr[keep]
+    times = np.concatenate([[t[0] - rr[0]], t])
+    times = times[times >= 0.0]  # before time zero: outside the session's grid
+    return BeatSeries(times=times, source=source, participant=participant)
+
+
+def participant_recording(raw: RawFolder, participant: str) -> Recording | BeatSeries | None:
+    """A participant's raw signals, ready for the batch stagers.
+
+    An EEG participant's ``eeg`` stream becomes a :class:`Recording` on the session's clock
+    (channels named as the band names them, kinds from the session's roles, gaps in
+    ``meta["gaps"]``); a heart participant's ``rr`` stream a :class:`BeatSeries`. None when
+    the participant has neither (a heart-rate-only or ECG band: batch then keeps the live
+    stages).
+    """
+    entry = (raw.meta.get("participants") or {}).get(participant) or {}
+    kind = entry.get("kind")
+    bands = raw.bands_of(participant)
+    if len(bands) != 1:
+        return None  # no band, or several (a swap mid-night): keep the live stages
+    band = bands[0]
+    have = {s for b, s in raw.streams if b == band}
+    wall = raw.wall_time()
+    source = f"{raw.folder} {participant} raw"
+    if kind == "eeg" and "eeg" in have:
+        sig = regular_signal(raw.table(band, "eeg"), raw.t0)
+        roles = raw.roles(participant)
+        chans = [Channel(name, sig.data[i], sig.fs, "uV", {"roc": "eog"}.get(
+                 roles.get(name, "eeg"), roles.get(name, "eeg")))
+                 for i, name in enumerate(sig.channels)]
+        return Recording(chans, start_time=wall, source=source, participant=participant,
+                         meta={"gaps": sig.gaps(), "roles": roles, "device": sig.device})
+    if kind == "heart" and "rr" in have:
+        beats = beats_from_rr(raw.table(band, "rr"), raw.t0, source, participant)
+        if wall is not None:
+            beats = BeatSeries(beats.times, start_time=wall, source=source,
+                               participant=participant)
+        return beats
+    return None
