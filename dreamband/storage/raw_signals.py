@@ -227,10 +227,15 @@ def regular_signal(table: pa.Table, t0: float, pad_to: float | None = None) -> R
         raise InputFileError(device or "raw stream", "an irregular stream has no sample grid",
                              "fs")
     fs = float(fs_raw)
-    table = table.filter(pc.greater_equal(table.column("index"), 0))
+    if pc.min(table.column("index")).as_py() is None or pc.min(table.column("index")).as_py() < 0:
+        table = table.filter(pc.greater_equal(table.column("index"), 0))
     if table.num_rows == 0:
         raise InputFileError(device or "raw stream", "no sample with a sample counter", "index")
-    idx, first_row = np.unique(table.column("index").to_numpy(), return_index=True)
+    idx = table.column("index").to_numpy()
+    if idx.size < 2 or bool(np.all(np.diff(idx) > 0)):
+        first_row = slice(None)  # in order, no sample twice: the common case, no copies
+    else:
+        idx, first_row = np.unique(idx, return_index=True)  # a duplicate is kept once
     host = table.column("host_time").to_numpy()[first_row]
     pos, length = _place_samples(idx, host, t0, fs)
     if pad_to:
