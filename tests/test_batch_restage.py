@@ -73,6 +73,18 @@ def test_a_session_without_raw_streams_keeps_its_live_stages(session: Path,
     assert not any("batch restaging" in s for s in nights.column("hypnogram_source").to_pylist())
 
 
+def test_a_resumed_session_keeps_its_live_stages(session: Path, tmp_path: Path) -> None:
+    """Each run of a resumed session keeps host times on its own clock: its raw rows are
+    not placed on the grid (the live stages stay)."""
+    copy = tmp_path / "resumed"
+    shutil.copytree(session, copy)
+    meta = json.loads((copy / "session.json").read_text())
+    meta["resumes"] = [{"wall_time": "2026-12-06T02:00:00", "first_epoch": 12,
+                        "last_epoch_before": 9, "gap_s": 60.0}]
+    (copy / "session.json").write_text(json.dumps(meta))
+    assert restage_participant(copy, "ann") is None
+
+
 def test_resume_marker_covers_the_participants_raw_files(session: Path) -> None:
     inputs = {i.participant: i for i in discover_inputs([str(session)])}
     meta = json.loads((session / "session.json").read_text())
@@ -123,3 +135,28 @@ def test_real_eeg_replayed_then_restaged_beats_the_live_stages(dreams_dir: Path,
     # through the band, the raw streams restaged give what staging the file gives
     assert agree["raw"] >= 0.9 and agree["raw"] > agree["live"], agree
     assert kappas["raw"] > kappas["live"], kappas
+
+
+def test_chest_strap_is_restaged_from_its_rr_intervals(heart_models: Path, slpdb_dir: Path,
+                                                       tmp_path: Path) -> None:
+    """slp41's real beats played by a Heart Rate Service strap for an hour: batch restages
+    them with the batch heart model and agrees with staging the record's beats directly."""
+    from dreamband.io.slpdb import read_slpdb_beats
+    from dreamband.staging.heart import stage_heart
+
+    session = tmp_path / "s"
+    run_replay([resolve_source(str(slpdb_dir / "slp41.hea"), name="hr")],
+               options=ReplayOptions(speed="max", duration_s=3600.0), session_dir=session)
+    got = restage_participant(session, "hr")
+    assert got is not None
+    hyp, _ = got
+    assert hyp.scheme == "wearable" and "batch restaging" in hyp.source
+    beats = read_slpdb_beats(slpdb_dir / "slp41.hea")
+    first_hour = beats.times[beats.times < 3600.0]
+    from dreamband.core.beats import BeatSeries
+
+    direct = stage_heart(BeatSeries(first_hour)).stages
+    n = min(direct.size, hyp.n_epochs) - 1
+    both = (direct[:n] >= 0) & (hyp.stages[:n] >= 0)
+    assert both.sum() >= 100
+    assert np.mean(direct[:n][both] == hyp.stages[:n][both]) >= 0.85

@@ -9,7 +9,8 @@ EEG participants with the ``rules`` (or ``model``) engine on the channels the se
 the EEG, EOG and EMG roles, chest straps from their RR intervals with the batch heart model.
 Epochs the band lost more than 20 % of are unscored, as live. Participants whose raw
 streams cannot be restaged (a heart-rate-only or ECG band, a band swapped mid-night, a
-session recorded without raw streams) keep their live stages.
+session recorded without raw streams, a session resumed after a crash, whose runs keep
+host times on clocks of their own) keep their live stages.
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ def restage_participant(
         raw = open_raw_folder(folder)
     except InputFileError:
         return None  # no raw streams: the live stages are all there is
+    if raw.meta.get("resumes"):
+        # each run of a resumed session keeps host times on its own clock: the raw rows
+        # of the later runs cannot be placed on the session's grid yet
+        logger.info("%s: resumed session: %s keeps the live stages", folder, participant)
+        return None
     signals = participant_recording(raw, participant)
     if signals is None:
         return None
