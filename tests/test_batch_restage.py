@@ -160,3 +160,26 @@ def test_chest_strap_is_restaged_from_its_rr_intervals(heart_models: Path, slpdb
     both = (direct[:n] >= 0) & (hyp.stages[:n] >= 0)
     assert both.sum() >= 100
     assert np.mean(direct[:n][both] == hyp.stages[:n][both]) >= 0.85
+
+
+def test_beat_times_rebuilt_from_intervals_not_notification_times() -> None:
+    """A strap notifies about once a second with the intervals since the last notification;
+    the beats come back from the intervals, restarting after a lost notification."""
+    from dreamband.storage.raw_signals import beat_times
+
+    rng = np.random.default_rng(3)
+    beats = np.cumsum(rng.uniform(0.7, 1.1, 400))
+    rr = np.diff(beats)
+    closes = beats[1:]
+    notify = np.ceil(closes) + rng.uniform(0.0, 0.05, closes.size)  # sent after each second
+    host = np.maximum.accumulate(notify)
+    lost = (closes > 100.0) & (closes < 102.0)  # one lost notification around 101 s
+    got = beat_times(host[~lost], rr[~lost])
+    err = got - closes[~lost]
+    assert np.all(got <= host[~lost] + 1e-12)  # never after the notification
+    # within the notifications' own jitter (50 ms); their times alone are up to 1 s off
+    assert np.max(np.abs(err)) < 0.05
+    assert np.max(np.abs(host[~lost] - closes[~lost])) > 0.9
+    # the intervals are kept exactly, except the one spanning the lost notification
+    d = np.diff(got)
+    assert np.sum(np.abs(d - rr[~lost][1:]) > 1e-9) == 1

@@ -36,7 +36,12 @@ import pyarrow as pa
 from dreamband.errors import InputFileError
 from dreamband.io.edf import SKIP_LABEL
 from dreamband.storage.raw import _safe
-from dreamband.storage.raw_signals import RawFolder, open_raw_folder, regular_signal
+from dreamband.storage.raw_signals import (
+    RawFolder,
+    beat_times,
+    open_raw_folder,
+    regular_signal,
+)
 
 __all__ = ["SKIP_LABEL", "ExportedFile", "export_session"]
 
@@ -141,6 +146,9 @@ def _write_csv(table: pa.Table, path: Path, stream: str, t0: float,
     order = np.argsort(t, kind="stable")
     t, v = t[order], v[order]
     if stream == "rr":
+        plausible = np.isfinite(v) & (v >= _RR_MS[0] / 1000) & (v <= _RR_MS[1] / 1000)
+        t = t.copy()
+        t[plausible] = beat_times(t[plausible], v[plausible])  # the beat, not the notification
         v = v * 1000.0
         lo, hi = _RR_MS
         header, rows = "rr_ms,time_s", lambda tt, vv: f"{vv:.3f},{tt:.6f}"

@@ -35,6 +35,7 @@ from dreamband.storage.raw import _safe, list_streams, read_stream
 __all__ = [
     "RawFolder",
     "RegularSignal",
+    "beat_times",
     "beats_from_rr",
     "open_raw_folder",
     "participant_recording",
@@ -250,10 +251,62 @@ def regular_signal(table: pa.Table, t0: float, pad_to: float | None = None) -> R
     return RegularSignal([c[3:] for c in names], data, fs, present, int(idx.size), device)
 
 
+#: Longest plausible delay (s) from a beat to the notification that carries its RR interval
+#: (the Heart Rate Service notifies about once a second): beyond it, intervals were lost.
+NOTIFY_DELAY_S = 1.5
+
+
+def beat_times(host: np.ndarray, rr: np.ndarray, max_delay: float = NOTIFY_DELAY_S) -> np.ndarray:
+    """Beat times from RR intervals and the host times of the notifications carrying them.
+
+    A strap sends the intervals of the beats since its last notification, about once a
+    second, so a notification's host time only bounds its beats from above. Within a
+    stretch without loss the beats are one interval apart, and the stretch is placed as
+    late as every notification allows (the tightest bound: its error is the shortest
+    beat-to-notification delay of the stretch, usually milliseconds). A stretch ends where
+    intervals were lost: the beats rebuilt so far fall more than ``max_delay`` behind a
+    notification.
+
+    Parameters
+    ----------
+    host : numpy.ndarray
+        Host time (s) of each interval's row, non-decreasing.
+    rr : numpy.ndarray
+        The intervals (s).
+    max_delay : float
+        Largest beat-to-notification delay still read as no loss (s).
+
+    Returns
+    -------
+    numpy.ndarray
+        The time of the beat that closes each interval.
+    """
+    n = host.size
+    if n == 0:
+        return np.zeros(0)
+    # pass 1: where stretches start (greedy rebuild, restarted at a loss)
+    starts = [0]
+    prev = -np.inf
+    for i, (h, r) in enumerate(zip(host.tolist(), rr.tolist(), strict=True)):
+        t = prev + r if i else h
+        if h - t > max_delay:
+            starts.append(i)
+            t = h
+        prev = min(t, h)
+    # pass 2: each stretch as late as its notifications allow
+    first = np.asarray(starts)
+    csum = np.cumsum(rr)
+    base = np.repeat(csum[first], np.diff(np.append(first, n)))
+    offset = csum - base  # time from the stretch's first beat, per row
+    latest = np.minimum.reduceat(host - offset, first)
+    return np.repeat(latest, np.diff(np.append(first, n))) + offset
+
+
 def beats_from_rr(table: pa.Table, t0: float, source: str = "",
                   participant: str = "") -> BeatSeries:
-    """Beat times from an RR stream (each row: an interval in s, at the host time of the
-    beat that closes it); the first beat is placed one interval before the first row.
+    """Beats from an RR stream (rows: an interval in s at its notification's host time;
+    :func:`beat_times`); the first beat of every stretch is placed one interval before
+    the beat that closes it.
 
     Raises
     ------
@@ -269,9 +322,12 @@ def beats_from_rr(table: pa.Table, t0: float, source: str = "",
         raise InputFileError(source or "RR stream", "no RR interval between 0.2 and 3 s")
     order = np.argsort(t, kind="stable")
     t, rr = t[order], rr[order]
-    keep = np.concatenate([[True], np.diff(t) > 0])  # a repeated beat time is kept once
-    t, rr = t[keep], rr[keep]
-    times = np.concatenate([[t[0] - rr[0]], t])
+    closes = beat_times(t, rr)
+    opens = closes - rr
+    # a beat opening a stretch (after a loss, or the first) is a beat of its own
+    starts = np.concatenate([[True], np.abs(opens[1:] - closes[:-1]) > 1e-6])
+    times = np.sort(np.concatenate([opens[starts], closes]))
+    times = times[np.concatenate([[True], np.diff(times) > 1e-6])]
     times = times[times >= 0.0]  # before time zero: outside the session's grid
     return BeatSeries(times=times, source=source, participant=participant)
 
