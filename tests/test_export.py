@@ -18,8 +18,8 @@ from dreamband.replay.session import ReplayOptions, run_replay
 from dreamband.replay.sources import resolve_source, sleeper_heart_source
 from dreamband.staging.api import stage_recording
 from dreamband.storage.export import export_session
-from dreamband.storage.raw_signals import _place_samples
 from dreamband.storage.raw import read_gaps, read_stream
+from dreamband.storage.raw_signals import _place_samples
 
 
 @pytest.fixture(scope="module")
