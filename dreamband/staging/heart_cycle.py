@@ -241,16 +241,26 @@ class CycleFilter:
         return new, self.stay * r + float((a * self.to_rem).sum())
 
 
-def _forward(
-    p: np.ndarray, stay: float, prior: CyclePrior
-) -> tuple[np.ndarray, np.ndarray, CycleFilter]:
-    """Forward pass of the cycle-aware HMM: normalised ``alpha`` of the ``(2, D + 1)``
-    W/NREM states and of REM, per epoch.
+def _passes(
+    p: np.ndarray, stay: float, prior: CyclePrior, backward: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Forward pass of the cycle-aware HMM and, optionally, its backward pass beside it.
 
-    The steps of :meth:`CycleFilter.step`, written out with preallocated arrays and
-    ``out=`` arguments (numpy call overhead dominates: about ten calls per epoch). Every
-    value goes through the same floating-point operations in the same order as the step,
-    so the result is bitwise that of a straightforward loop (tested).
+    The forward pass is that of :meth:`CycleFilter.step`: normalised ``alpha`` of the
+    ``(2, D + 1)`` W/NREM states and of REM per epoch. The backward pass (normalised
+    ``beta``) runs from the last epoch down; it does not depend on ``alpha``, so step ``i``
+    of both runs in the same loop iteration, and one reduction gives the sums of both
+    steps and the forward step's REM-entry sum. Every value goes through the same
+    floating-point operations in the same order as a straightforward loop, so the results
+    are bitwise those of it (tested).
+
+    Numpy call overhead, not arithmetic, is the cost here (about 20 calls per epoch on a
+    few hundred numbers), and a call on contiguous operands of one shape is much cheaper
+    than one on strided, broadcast or Python-scalar operands. So the ``(2, D + 1)`` states
+    are kept as flat contiguous rows ``[W_0..W_D, NREM_0..NREM_D]``, every operand is a
+    preallocated contiguous array or slice, scalars are passed as 0-d arrays, and the few
+    single entries that a shift by one ``d`` moves across the row boundary are fixed with
+    Python floats.
 
     Parameters
     ----------
@@ -259,7 +269,9 @@ def _forward(
     stay : float
         Self-transition probability.
     prior : CyclePrior
-        REM-entry hazard and initial ``d`` distribution.
+        REM-entry hazard and initial ``d`` distribution (at least two ``d`` states).
+    backward : bool
+        Also run the backward pass.
 
     Returns
     -------
@@ -267,48 +279,122 @@ def _forward(
         ``(n_epochs, 2, D + 1)`` W/NREM state probabilities.
     alpha_rem : numpy.ndarray
         ``(n_epochs,)`` REM probability.
-    filt : CycleFilter
-        The model's transition constants.
+    beta, beta_rem : numpy.ndarray or None
+        Backward messages of the same shapes (each epoch's normalised to sum 1), or None
+        without ``backward``.
     """
     n, k = p.shape[0], prior.size
+    if k < 2:
+        raise ValueError(f"cycle prior needs at least 2 d states; got {k}")
+    k2 = 2 * k
     f = CycleFilter(prior, stay)
-    e, keep, to_rem = f.e, f.keep, f.to_rem
-    pw = list(p[:, :2, None])  # (2, 1) emission views, one per epoch
+    e = f.e
+    keep2, to_rem2 = np.tile(f.keep, 2), np.tile(f.to_rem, 2)
+    e2 = np.full(k2, e)
+    # The per-epoch arrays (emissions on the flat rows, alpha, beta) in one block: malloc
+    # keeps a single large block for the next call, where three blocks of a third of the
+    # size went back to the system and were page-faulted in again on every call (about
+    # 2000 faults, a few ms per night).
+    store = np.empty((3 if backward else 2, n, k2))
+    pw, alpha = store[0], store[1]
+    pw[:, :k] = p[:, :1]
+    pw[:, k:] = p[:, 1:2]
     pr = p[:, 2].tolist()  # Python floats: scalar arithmetic is cheaper than on np.float64
-    alpha = np.empty((n, 2, k))
-    a = prior.occupancy[None, :] * pw[0]
+    a0 = prior.occupancy[None, :] * p[0, :2, None]
     r = pr[0]
-    s = a.sum() + r
-    alpha[0] = a / s
+    s = a0.sum() + r
+    alpha[0] = (a0 / s).ravel()
     r = float(r / s)
     rem = [r]
-    # Trick: the transition of alpha[t - 1] is written one column to the right in mbuf, so
-    # mbuf[:, :k] already holds it shifted to d + 1 (column 0 stays 0: d = 0 is REM itself),
-    # and the absorbing d = D adds the overflow column mbuf[:, k].
-    mbuf = np.zeros((2, k + 1))
-    m, shifted = mbuf[:, 1:], mbuf[:, :k]
-    col_d1, col_last, col_over = mbuf[:, 1], mbuf[:, k - 1], mbuf[:, k]
-    tmp = np.empty((2, k))
-    tmp_swap = tmp[::-1]  # W <-> NREM
-    to_rem2 = np.tile(to_rem, (2, 1))  # same shape as a: no broadcasting in the loop
+    # One step's unnormalised rows: alpha, the products alpha[i - 1] * to_rem summed into
+    # REM and (backward) beta; one reduction sums all of them.
+    rows = np.empty((3 if backward else 2, k2))
+    new, to_rem_terms = rows[0], rows[1]
+    sums = np.empty(rows.shape[0])
+    # Forward. Trick: the transition of alpha[i - 1] is written one place to the right in
+    # mflat, so mflat[:2k] is it shifted to d + 1 within each row, except for entries
+    # fixed in the loop with Python floats: each row's d = D adds the value that
+    # overflowed past it (absorbing d = D); NREM's d = 0, where W's overflow landed, is
+    # reset to 0 (d = 0 is REM itself; W's d = 0, mflat[0], is never written); each row's
+    # d = 1 adds REM -> d = 1.
+    mflat = np.zeros(k2 + 1)
+    m_item = mflat.item
+    w_last, w_over, nrem_d1, nrem_last, nrem_over = k - 1, k, k + 1, k2 - 1, k2
+    shifted = mflat[:k2]
+    m_w, m_nrem = mflat[1:k + 1], mflat[k + 1:]
+    buf_keep, buf_e = np.empty(k2), np.empty(k2)
+    keep_w, keep_nrem = buf_keep[:k], buf_keep[k:]
+    e_w, e_nrem = buf_e[:k], buf_e[k:]
+    scale, er_arr = np.empty(()), np.empty(())  # scalars as 0-d arrays
     add, mul, div, total = np.add, np.multiply, np.divide, np.add.reduce
+    if backward:
+        # Backward. Trick: beta * emission is written to eflat[:2k] and each row's d = D
+        # entry copied one place to the right (over NREM's d = 0, which is not needed, and
+        # into eflat[2k]), so eflat[1:] is it shifted to d - 1 within each row (d = D
+        # stays). beta of epoch j is stored in row n - 1 - j, in the order it is computed.
+        beta = store[2]
+        beta[0] = 1.0
+        beta_rem = [1.0] * n
+        b, b_rem = beta[0], 1.0
+        eflat = np.empty(k2 + 1)
+        e_item = eflat.item
+        eb, nb = eflat[:k2], eflat[1:]
+        buf_c, buf_t = np.empty(k2), np.empty(k2)
+        c_w, c_nrem = buf_c[:k], buf_c[k:]
+        c = rows[2]
     a = alpha[0]
-    for t in range(1, n):
-        mul(a, keep, out=m)
-        mul(a, e, out=tmp)
-        add(m, tmp_swap, out=m)  # a * keep + e * a[::-1]
-        add(col_last, col_over, out=col_last)
-        add(col_d1, e * r, out=col_d1)  # REM -> d = 1
-        mul(a, to_rem2, out=tmp)
-        r = (stay * r + float(total(tmp, axis=None))) * pr[t]
-        new = alpha[t]
-        mul(shifted, pw[t], out=new)
-        s = float(total(new, axis=None)) + r
-        div(new, s, out=new)
+    for i in range(1, n):
+        # Forward step: alpha[i] from a = alpha[i - 1]. W and NREM swap only through the
+        # e-term: m = a * keep + e * (a with its rows swapped), one row at a time.
+        mul(a, keep2, buf_keep)
+        mul(a, e2, buf_e)
+        add(keep_w, e_nrem, m_w)
+        add(keep_nrem, e_w, m_nrem)
+        mflat[w_last] = m_item(w_last) + m_item(w_over)
+        mflat[nrem_last] = m_item(nrem_last) + m_item(nrem_over)
+        mflat[w_over] = 0.0
+        to_d1 = e * r
+        if i > 1 and k > 2:  # alpha[i - 1] is exactly 0 at d = 0, so is m: 0 + to_d1 = to_d1
+            mflat[1] = mflat[nrem_d1] = to_d1
+        else:
+            mflat[1] = m_item(1) + to_d1
+            mflat[nrem_d1] = m_item(nrem_d1) + to_d1
+        mul(a, to_rem2, to_rem_terms)
+        mul(shifted, pw[i], new)
+        if backward:
+            # Backward step: beta[t] from b = beta[t + 1], into c.
+            t = n - 1 - i
+            mul(b, pw[t + 1], eb)
+            eflat[w_over] = e_item(w_last)
+            eflat[nrem_over] = e_item(nrem_last)
+            er = b_rem * pr[t + 1]
+            mul(keep2, nb, buf_keep)
+            mul(nb, e2, buf_e)
+            add(keep_w, e_nrem, c_w)
+            add(keep_nrem, e_w, c_nrem)
+            er_arr[()] = er
+            mul(to_rem2, er_arr, buf_t)
+            add(buf_c, buf_t, c)
+            c_rem = stay * er + e * (e_item(1) + e_item(nrem_d1))
+        total(rows, 1, None, sums)  # the sums of all rows in one call
+        r = (stay * r + sums.item(1)) * pr[i]
+        s = sums.item(0) + r
+        if backward:
+            s_b = sums.item(2) + c_rem
+            scale[()] = s_b
+            b = beta[i]
+            div(c, scale, b)
+            b_rem = c_rem / s_b
+            beta_rem[t] = b_rem
+        scale[()] = s
+        a = alpha[i]
+        div(new, scale, a)
         r /= s
         rem.append(r)
-        a = new
-    return alpha, np.array(rem), f
+    if not backward:
+        return alpha.reshape(n, 2, k), np.array(rem), None, None
+    return (alpha.reshape(n, 2, k), np.array(rem), beta[::-1].reshape(n, 2, k),
+            np.array(beta_rem))
 
 
 def cycle_smooth(p: np.ndarray, live: bool, stay: float, prior: CyclePrior) -> np.ndarray:
@@ -336,47 +422,13 @@ def cycle_smooth(p: np.ndarray, live: bool, stay: float, prior: CyclePrior) -> n
     out = np.empty((n, 3))
     if n == 0:
         return out
-    alpha, alpha_rem, f = _forward(p, stay, prior)
+    alpha, alpha_rem, beta, beta_rem = _passes(p, stay, prior, backward=not live)
     if live:
         out[:, :2] = alpha.sum(axis=2)
         out[:, 2] = alpha_rem
         return out
-    # Backward pass, written out like _forward (same operations in the same order as a
-    # plain loop). alpha[t] is multiplied by beta[t] in place as soon as that is known.
-    e, keep, to_rem = f.e, f.keep, f.to_rem
-    k = prior.size
-    pw = list(p[:, :2, None])
-    pr = p[:, 2].tolist()
-    # Trick: beta * emission is written to ebuf[:, :k] and its d = D column repeated in
-    # ebuf[:, k], so ebuf[:, 1:] is it shifted to d - 1 (the absorbing d = D stays).
-    ebuf = np.empty((2, k + 1))
-    eb, eb_last, eb_over = ebuf[:, :k], ebuf[:, k - 1], ebuf[:, k]
-    nb = ebuf[:, 1:]
-    nb_swap = nb[::-1]  # W <-> NREM
-    c = np.empty((2, k))
-    tmp = np.empty((2, k))
-    to_rem2 = np.tile(to_rem, (2, 1))
-    add, mul, div, total = np.add, np.multiply, np.divide, np.add.reduce
-    b, b_rem = np.ones((2, k)), 1.0  # b is read only before it is overwritten
-    beta_rem = [1.0] * n
-    for t in range(n - 2, -1, -1):
-        mul(b, pw[t + 1], out=eb)
-        np.copyto(eb_over, eb_last)
-        er = b_rem * pr[t + 1]
-        mul(keep, nb, out=c)
-        mul(nb_swap, e, out=tmp)
-        add(c, tmp, out=c)
-        mul(to_rem2, er, out=tmp)
-        add(c, tmp, out=c)
-        c_rem = stay * er + e * (ebuf.item(0, 1) + ebuf.item(1, 1))
-        s = float(total(c, axis=None)) + c_rem
-        div(c, s, out=b)
-        b_rem = c_rem / s
-        beta_rem[t] = b_rem
-        a = alpha[t]
-        mul(a, b, out=a)
-    out[:, :2] = alpha.sum(axis=2)
-    out[:, 2] = alpha_rem * np.array(beta_rem)
+    out[:, :2] = np.multiply(alpha, beta, out=alpha).sum(axis=2)  # beta is 1 at the end
+    out[:, 2] = alpha_rem * beta_rem
     return out / out.sum(axis=1, keepdims=True)
 
 
@@ -412,7 +464,8 @@ def cycle_fixed_lag_smooth(
     n = p.shape[0]
     if n == 0:
         return np.empty((0, 3))
-    alpha, alpha_rem, f = _forward(p, stay, prior)
+    alpha, alpha_rem, _, _ = _passes(p, stay, prior, backward=False)
+    f = CycleFilter(prior, stay)
     e, keep, to_rem = f.e, f.keep, f.to_rem
     b = np.ones((n, 2, prior.size))
     b_rem = np.ones(n)
