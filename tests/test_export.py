@@ -24,14 +24,24 @@ from dreamband.storage.raw_signals import _place_samples
 
 @pytest.fixture(scope="module")
 def session(tmp_path_factory) -> Path:
-    """Six minutes of a Muse band (lossy, one 40-s drop) and a heart-rate strap."""
+    """Six minutes of two Muse bands (lossy; ann's drops for 40 s)."""
     folder = tmp_path_factory.mktemp("export") / "session"
-    eeg = resolve_source("virtual:generated:4", name="ann")
-    heart = sleeper_heart_source(generate_hypnogram(7, hours=1.0), "bob", "virtual", 7, "t")
+    srcs = [resolve_source("virtual:generated:4", name="ann"),
+            resolve_source("virtual:generated:8", name="bob")]
     impair = Impairments(default={"loss": 0.01},
                          bands=[("ann", {"disconnects": [(100.0, 40.0)]})])
-    run_replay([eeg, heart], options=ReplayOptions(speed="max", duration_s=360.0),
+    run_replay(srcs, options=ReplayOptions(speed="max", duration_s=360.0),
                session_dir=folder, impairments=impair)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def heart_session(heart_models, tmp_path_factory) -> Path:
+    """Six minutes of a heart-rate strap (its live stager needs the heart models)."""
+    folder = tmp_path_factory.mktemp("export-heart") / "session"
+    heart = sleeper_heart_source(generate_hypnogram(7, hours=1.0), "cat", "virtual", 7, "t")
+    run_replay([heart], options=ReplayOptions(speed="max", duration_s=360.0),
+               session_dir=folder)
     return folder
 
 
@@ -48,9 +58,9 @@ def test_session_records_which_band_is_whose(session: Path) -> None:
 def test_eeg_edf_holds_every_sample_at_its_place_and_marks_the_gaps(
     session: Path, tmp_path: Path
 ) -> None:
-    files = {f.stream: f for f in export_session(session, tmp_path)}
-    assert set(files) == {"eeg", "rr", "hr"}
-    f = files["eeg"]
+    files = {(f.participant, f.stream): f for f in export_session(session, tmp_path)}
+    assert set(files) == {("ann", "eeg"), ("bob", "eeg")}
+    f = files["ann", "eeg"]
     assert f.path.name == "ann-eeg.edf" and f.eeg == "EEG TP9"
     rec = read_edf(f.path)
     assert [c.name for c in rec.channels] == ["EEG TP9", "EEG AF7", "EOG AF8", "EMG TP10"]
@@ -77,7 +87,7 @@ def test_eeg_edf_holds_every_sample_at_its_place_and_marks_the_gaps(
 
 
 def test_exported_edf_is_staged_on_the_session_grid(session: Path, tmp_path: Path) -> None:
-    (f,) = [f for f in export_session(session, tmp_path) if f.stream == "eeg"]
+    (f,) = export_session(session, tmp_path, participants=["ann"])
     hyp = stage_recording(read_edf(f.path), eeg=f.eeg)
     assert hyp.n_epochs == 12  # 360 s from the grid origin
     gap = hyp.meta["gap_epochs"]
@@ -88,18 +98,19 @@ def test_exported_edf_is_staged_on_the_session_grid(session: Path, tmp_path: Pat
 def test_mne_reads_the_export_and_its_skip_annotations(session: Path, tmp_path: Path) -> None:
     import mne
 
-    (f,) = [f for f in export_session(session, tmp_path) if f.stream == "eeg"]
+    (f,) = export_session(session, tmp_path, participants=["ann"])
     raw = mne.io.read_raw_edf(f.path, verbose="error")
     assert raw.info["sfreq"] == 256.0
     skips = [a for a in raw.annotations if a["description"] == "BAD_ACQ_SKIP"]
     assert len(skips) == f.gaps and max(a["duration"] for a in skips) > 39
 
 
-def test_heart_csvs_read_back_with_dreamband_readers(session: Path, tmp_path: Path) -> None:
-    files = {f.stream: f for f in export_session(session, tmp_path, participants=["bob"])}
-    assert set(files) == {"rr", "hr"}
+def test_heart_csvs_read_back_with_dreamband_readers(heart_session: Path,
+                                                    tmp_path: Path) -> None:
+    files = {f.stream: f for f in export_session(heart_session, tmp_path)}
+    assert set(files) == {"rr", "hr"} and files["rr"].path.name == "cat-rr.csv"
     rr = read_rr_csv(files["rr"].path)
-    raw = read_stream(session / "raw", _band(session, "bob"), "rr")
+    raw = read_stream(heart_session / "raw", _band(heart_session, "cat"), "rr")
     v = raw.column("ch_rr").to_numpy() * 1000
     ok = (v >= 200) & (v <= 3000)
     assert rr.times.size - 1 == files["rr"].n_values == ok.sum()  # + the first beat
