@@ -384,8 +384,18 @@ def list_streams(folder: str | os.PathLike) -> list[tuple[str, str]]:
     return out
 
 
-def read_stream(folder: str | os.PathLike, band: str, stream: str) -> pa.Table:
+def read_stream(folder: str | os.PathLike, band: str, stream: str,
+                columns: list[str] | None = None) -> pa.Table:
     """Samples of one stream: Parquet if compacted, plus any segments left by a crash.
+
+    Parameters
+    ----------
+    folder : str or PathLike
+        The raw folder.
+    band, stream : str
+        Which band (address or folder name) and stream.
+    columns : list of str, optional
+        Only these columns (e.g. ``index``, ``host_time``, ``ch_TP9``); all by default.
 
     Raises
     ------
@@ -395,10 +405,10 @@ def read_stream(folder: str | os.PathLike, band: str, stream: str) -> pa.Table:
     d = Path(folder) / _safe(band) / stream
     parts = []
     if (d / "data.parquet").exists():
-        parts.append(pq.read_table(d / "data.parquet"))
+        parts.append(pq.read_table(d / "data.parquet", columns=columns))
     seg = _load_segments(d) if d.is_dir() else None
     if seg is not None:
-        parts.append(seg)
+        parts.append(seg if columns is None else seg.select(columns))
     if not parts:
         raise InputFileError(d, "no recorded samples", f"stream {stream!r}")
     return pa.concat_tables(parts, promote_options="default")

@@ -103,14 +103,22 @@ class RawFolder:
     streams: list[tuple[str, str]]
     owner: dict[str, str]
     t0: float
-    tables: dict[tuple[str, str], pa.Table] = field(default_factory=dict, repr=False)
+    tables: dict[tuple, pa.Table] = field(default_factory=dict, repr=False)
 
-    def table(self, band: str, stream: str) -> pa.Table:
-        """The rows of one stream (read once)."""
-        key = (band, stream)
-        if key not in self.tables:
-            self.tables[key] = read_stream(self.root, band, stream)
-        return self.tables[key]
+    def table(self, band: str, stream: str, channels: list[str] | None = None,
+              keep: bool = True) -> pa.Table:
+        """The rows of one stream: only ``index``, ``host_time`` and these channels when
+        given (a whole night of a 4-channel band is hundreds of MB); read once when
+        ``keep``, else read for the caller alone (its memory goes with the table)."""
+        key = (band, stream) if channels is None else (band, stream, *channels)
+        if key in self.tables:
+            return self.tables[key]
+        cols = None if channels is None else ["index", "host_time",
+                                              *(f"ch_{c}" for c in channels)]
+        table = read_stream(self.root, band, stream, columns=cols)
+        if keep:
+            self.tables[key] = table
+        return table
 
     def bands_of(self, participant: str) -> list[str]:
         """Band folders of ``participant``."""
@@ -351,15 +359,22 @@ def participant_recording(raw: RawFolder, participant: str) -> Recording | BeatS
     wall = raw.wall_time()
     source = f"{raw.folder} {participant} raw"
     if kind == "eeg" and "eeg" in have:
-        sig = regular_signal(raw.table(band, "eeg"), raw.t0)
         roles = raw.roles(participant)
+        wanted = sorted(roles) if "eeg" in roles.values() else None  # staged channels only
+        try:
+            table = raw.table(band, "eeg", wanted, keep=False)
+        except (KeyError, pa.ArrowInvalid):  # a role naming no recorded channel
+            table = raw.table(band, "eeg", keep=False)
+        sig = regular_signal(table, raw.t0)
+        del table
+        pa.default_memory_pool().release_unused()  # Arrow keeps freed pages otherwise
         chans = [Channel(name, sig.data[i], sig.fs, "uV", {"roc": "eog"}.get(
                  roles.get(name, "eeg"), roles.get(name, "eeg")))
                  for i, name in enumerate(sig.channels)]
         return Recording(chans, start_time=wall, source=source, participant=participant,
                          meta={"gaps": sig.gaps(), "roles": roles, "device": sig.device})
     if kind == "heart" and "rr" in have:
-        beats = beats_from_rr(raw.table(band, "rr"), raw.t0, source, participant)
+        beats = beats_from_rr(raw.table(band, "rr", keep=False), raw.t0, source, participant)
         if wall is not None:
             beats = BeatSeries(beats.times, start_time=wall, source=source,
                                participant=participant)
