@@ -73,9 +73,11 @@ def test_a_session_without_raw_streams_keeps_its_live_stages(session: Path,
     assert not any("batch restaging" in s for s in nights.column("hypnogram_source").to_pylist())
 
 
-def test_a_resumed_session_keeps_its_live_stages(session: Path, tmp_path: Path) -> None:
-    """Each run of a resumed session keeps host times on its own clock: its raw rows are
-    not placed on the grid (the live stages stay)."""
+def test_a_session_resumed_without_run_clocks_keeps_its_live_stages(session: Path,
+                                                                    tmp_path: Path) -> None:
+    """Each run of a resumed session keeps host times on its own clock; a resume entry
+    without the run's origin and raw row counts (written before they were recorded) leaves
+    the later rows unplaceable, so the live stages stay."""
     copy = tmp_path / "resumed"
     shutil.copytree(session, copy)
     meta = json.loads((copy / "session.json").read_text())

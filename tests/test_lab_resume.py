@@ -480,3 +480,35 @@ def test_info_names_a_group_window_cut_by_the_crash(tmp_path, capsys) -> None:
     out = " ".join(capsys.readouterr().out.split())
     assert ("epochs from 120 (last before: 100; 9.5 min absent); the group window open since "
             "1800 s was cut by the crash") in out
+
+
+@pytest.mark.usefixtures("heart_models")
+def test_batch_restages_both_runs_of_a_resumed_session_on_one_grid(crashed, tmp_path) -> None:
+    """Each run's raw rows carry host times on that run's clock; the resume entry records
+    the run's grid origin and the rows before it, so batch puts both runs on the grid."""
+    from dreamband.batch.restage import restage_participant
+    from dreamband.storage.raw_signals import open_raw_folder
+
+    folder = _copy(crashed, tmp_path / "night")
+    _resume(folder)
+    s = read_session(folder)
+    (entry,) = s["meta"]["resumes"]
+    assert isinstance(entry["origin"], float) and entry["raw_rows"]
+    assert all(n > 0 for n in entry["raw_rows"].values())
+    assert open_raw_folder(folder).resumable
+    first = int(RESTART_S // L)
+    for who in ("alice", "bob"):
+        got = restage_participant(folder, who)
+        assert got is not None, who
+        hyp, _ = got
+        # the same grid and host-clock onsets as the live rows
+        assert hyp.offset == pytest.approx(s["meta"]["origin"])
+        live = _epochs(s["epochs"], who)
+        scored = set(np.flatnonzero(hyp.stages >= 0).tolist())
+        before = [e for e in live if e < first]
+        after = [e for e in live if e >= first]
+        # both runs are restaged where the live engine staged them (edges may differ by one)
+        assert len(scored & set(before)) >= len(before) - 2
+        assert len(scored & set(after)) >= len(after) - 2
+        hole = set(range(max(before) + 2, first - 1))
+        assert hole and not (scored & hole)

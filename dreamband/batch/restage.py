@@ -9,8 +9,9 @@ EEG participants with the ``rules`` (or ``model``) engine on the channels the se
 the EEG, EOG and EMG roles, chest straps from their RR intervals with the batch heart model.
 Epochs the band lost more than 20 % of are unscored, as live. Participants whose raw
 streams cannot be restaged (a heart-rate-only or ECG band, a band swapped mid-night, a
-session recorded without raw streams, a session resumed after a crash, whose runs keep
-host times on clocks of their own) keep their live stages.
+session recorded without raw streams, a session resumed by a dreamband that did not
+record each run's clock) keep their live stages. A resumed session's runs keep host times
+on clocks of their own; :mod:`dreamband.storage.raw_signals` puts them on the first run's.
 """
 
 from __future__ import annotations
@@ -63,10 +64,11 @@ def restage_participant(
         raw = open_raw_folder(folder)
     except InputFileError:
         return None  # no raw streams: the live stages are all there is
-    if raw.meta.get("resumes"):
-        # each run of a resumed session keeps host times on its own clock: the raw rows
-        # of the later runs cannot be placed on the session's grid yet
-        logger.info("%s: resumed session: %s keeps the live stages", folder, participant)
+    if not raw.resumable:
+        # resumed by a dreamband that did not record each run's clock: the later runs' raw
+        # rows cannot be placed on the session's grid
+        logger.info("%s: resumed session without run clocks: %s keeps the live stages",
+                    folder, participant)
         return None
     signals = participant_recording(raw, participant)
     if signals is None:
@@ -77,7 +79,7 @@ def restage_participant(
     if isinstance(signals, BeatSeries):
         beats = BeatSeries(signals.times, start_time=wall, source=signals.source,
                            participant=participant)
-        hyp = stage_heart(beats)
+        hyp = _unscore_uncovered(stage_heart(beats), beats)
         hyp = replace(hyp, start_time=wall, offset=hyp.offset + raw.t0,
                       source=f"{hyp.source}; {source}")
         return hyp, rem_periods(hyp, participant=participant)
@@ -99,3 +101,28 @@ def restage_participant(
     logger.info("%s: %s restaged from the raw streams (%d epochs)", folder, participant,
                 hyp.n_epochs)
     return hyp, periods
+
+
+def _unscore_uncovered(hyp: Hypnogram, beats: BeatSeries) -> Hypnogram:
+    """Leave unscored the epochs whose beats cover less than 80 % of their time (a strap
+    that dropped, a lost stretch of notifications), as the live engine does."""
+    import numpy as np
+
+    from dreamband.live.heart import coverage
+    from dreamband.staging.gaps import MAX_MISSING
+
+    t = beats.times[1:]
+    rr = np.diff(beats.times)
+    rr = np.where(rr <= 3.0, rr, 0.0)  # a longer "interval" spans a gap, not a beat
+    cov = np.array([coverage("rr", t, rr, hyp.offset + k * hyp.epoch_length,
+                             hyp.offset + (k + 1) * hyp.epoch_length)
+                    for k in range(hyp.n_epochs)])
+    lost = cov < 1.0 - MAX_MISSING
+    if not lost.any():
+        return hyp
+    stages = hyp.stages.copy()
+    stages[lost] = -1
+    probs = None if hyp.probabilities is None else hyp.probabilities.copy()
+    if probs is not None:
+        probs[lost] = np.nan
+    return replace(hyp, stages=stages, probabilities=probs)

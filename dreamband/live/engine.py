@@ -241,8 +241,11 @@ class LiveEngine:
         """Record the restart in ``session.json`` and as a ``resumed`` event."""
         entry = resume.entry(self.grid.epoch_length)
         if self.recorder is not None:
+            # where this run's raw rows start and its clock: batch places them on the grid
+            entry["origin"] = self.grid.origin
+            entry["raw_rows"] = self.recorder.raw_row_counts()
             self.recorder.set_meta(resumes=[*self.recorder.meta.get("resumes", []), entry])
-        data = {k: v for k, v in entry.items() if k != "wall_time"}
+        data = {k: v for k, v in entry.items() if k not in ("wall_time", "origin", "raw_rows")}
         self._record([self._event("resumed", "", resume.first_epoch, time.perf_counter(),
                                   data)], None)
 

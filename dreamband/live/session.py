@@ -127,6 +127,17 @@ class SessionRecorder:
         self.meta.update(meta)
         _write_json(self.folder / "session.json", self.meta)
 
+    def raw_row_counts(self) -> dict[str, int]:
+        """Rows each raw stream holds so far, as ``"<band folder>/<stream>"`` -> rows (what
+        :func:`dreamband.storage.raw.read_stream` reads back)."""
+        from dreamband.storage.raw import list_streams, read_stream
+
+        root = self.folder / "raw"
+        if not root.is_dir():
+            return {}
+        return {f"{band}/{stream}": read_stream(root, band, stream, columns=["index"]).num_rows
+                for band, stream in list_streams(root)}
+
     def write_item(self, item: SampleBlock | Gap) -> None:
         """Record a raw sample block or gap."""
         self.raw.write(item)

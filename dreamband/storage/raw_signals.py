@@ -115,10 +115,19 @@ class RawFolder:
             return self.tables[key]
         cols = None if channels is None else ["index", "host_time",
                                               *(f"ch_{c}" for c in channels)]
-        table = read_stream(self.root, band, stream, columns=cols)
+        table = _on_session_clock(read_stream(self.root, band, stream, columns=cols),
+                                  self.meta, f"{band}/{stream}")
         if keep:
             self.tables[key] = table
         return table
+
+    @property
+    def resumable(self) -> bool:
+        """Every run's rows can be placed on the session's clock: a session never resumed,
+        or resumed by a dreamband that recorded each run's clock origin and raw rows."""
+        return all(isinstance(r, dict) and isinstance(r.get("origin"), int | float)
+                   and isinstance(r.get("raw_rows"), dict)
+                   for r in self.meta.get("resumes") or [])
 
     def bands_of(self, participant: str) -> list[str]:
         """Band folders of ``participant``."""
@@ -140,6 +149,34 @@ class RawFolder:
             return datetime.fromisoformat(str(wall)).replace(tzinfo=None)
         except ValueError:
             return None
+
+
+def _on_session_clock(table: pa.Table, meta: dict, key: str) -> pa.Table:
+    """A resumed session's raw rows with every run's host times on the first run's clock.
+
+    Each run of a session resumed after a crash has a host clock of its own; its
+    ``resumes`` entry in ``session.json`` records the run's grid origin on that clock and
+    how many rows every stream held before it. Those rows' host times are shifted by the
+    difference of the origins, and their sample counters moved past the earlier runs' (a
+    new connection counts afresh), so that a run starts a stretch of its own.
+    """
+    resumes = [r for r in meta.get("resumes") or [] if isinstance(r, dict)]
+    if not resumes or not isinstance(meta.get("origin"), int | float):
+        return table
+    host = table.column("host_time").to_numpy().copy()
+    index = table.column("index").to_numpy().copy()
+    bounds = [int(r.get("raw_rows", {}).get(key, 0)) for r in resumes] + [table.num_rows]
+    for r, start, stop in zip(resumes, bounds[:-1], bounds[1:], strict=True):
+        if stop <= start or not isinstance(r.get("origin"), int | float):
+            continue
+        host[start:stop] += float(meta["origin"]) - float(r["origin"])  # this run's rows
+        before = index[:start][index[:start] >= 0]
+        part = index[start:stop]  # a view: shifted in place
+        run = part >= 0
+        if before.size and run.any():
+            part[run] += max(int(before.max()) + 2 - int(part[run].min()), 0)
+    table = table.set_column(table.column_names.index("host_time"), "host_time", pa.array(host))
+    return table.set_column(table.column_names.index("index"), "index", pa.array(index))
 
 
 def _owners(meta: dict, bands: list[str]) -> dict[str, str]:
