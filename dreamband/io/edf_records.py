@@ -13,7 +13,6 @@ time and mark the gaps.
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from pathlib import Path
 
@@ -22,9 +21,95 @@ import numpy as np
 from dreamband.errors import InputFileError
 from dreamband.io.edf_header import ANNOTATION_LABELS, EdfInfo
 
-__all__ = ["continuous_runs", "record_annotations", "record_onsets"]
+__all__ = ["continuous_runs", "parse_tals", "record_annotations", "record_onsets"]
 
 _ONSET = re.compile(rb"[+-]\d+(\.\d*)?")
+_TAL_ONSET = re.compile(r"[+-]\d+(?:\.\d*)?")
+_TAL_DURATION = re.compile(r"\d+(?:\.\d*)?")
+#: Largest |onset| or duration accepted, in seconds (about 31 years).
+_MAX_SECONDS = 1e9
+
+
+def parse_tals(
+    path: Path, raw: bytes, where: str
+) -> list[tuple[float, float | None, list[str]]]:
+    """Split one data record of an annotation signal into TALs (onset, duration, texts).
+
+    A TAL is ``+onset[ 0x15 duration] 0x14 text 0x14 ... 0x14 0x00`` with no 0x00 inside;
+    the record is padded with 0x00. Anything else is refused, naming ``where`` (signal
+    and data record).
+
+    Parameters
+    ----------
+    path : Path
+        The file (for messages).
+    raw : bytes
+        The annotation signal's bytes of one data record.
+    where : str
+        Which signal and record, for messages.
+
+    Returns
+    -------
+    list of (float, float or None, list of str)
+        Onset (s from the start time), duration (None when not given) and the texts
+        (the time-keeping TAL's first text is empty).
+
+    Raises
+    ------
+    InputFileError
+        For any malformed TAL.
+    """
+    tals = []
+    pos = 0
+    while pos < len(raw) and raw[pos] != 0:
+        end = raw.find(b"\x00", pos)
+        tal = raw[pos:] if end < 0 else raw[pos:end]
+        shown = tal[:40].decode("latin-1")
+        if end < 0 or not tal.endswith(b"\x14"):
+            raise InputFileError(
+                path, f"annotation {shown!r} is not terminated by 0x14 0x00 (cut or damaged)",
+                where,
+            )
+        pos = end + 1
+        timing, sep, texts = tal[:-1].partition(b"\x14")
+        if not sep:
+            raise InputFileError(
+                path, f"annotation {shown!r} lacks the 0x14 after its onset", where
+            )
+        onset_b, has_dur, dur_b = timing.partition(b"\x15")
+        if not _TAL_ONSET.fullmatch(onset_b.decode("latin-1")):
+            raise InputFileError(
+                path, f"annotation onset {onset_b[:20].decode('latin-1')!r} is not +seconds "
+                "or -seconds", where
+            )
+        onset = float(onset_b)
+        duration = None
+        if has_dur:
+            if not _TAL_DURATION.fullmatch(dur_b.decode("latin-1")):
+                raise InputFileError(
+                    path, f"annotation duration {dur_b[:20].decode('latin-1')!r} is not "
+                    "a number of seconds", where
+                )
+            duration = float(dur_b)
+        if abs(onset) > _MAX_SECONDS or (duration or 0.0) > _MAX_SECONDS:
+            raise InputFileError(
+                path, f"annotation at {onset:g} s lasting {duration or 0:g} s is beyond "
+                f"{_MAX_SECONDS:g} s", where
+            )
+        if b"\x15" in texts:
+            raise InputFileError(
+                path, f"annotation at {onset:g} s has a 0x15 inside its text (damaged)", where
+            )
+        try:
+            text = texts.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputFileError(
+                path, f"annotation text at {onset:g} s is not UTF-8", where
+            ) from None
+        tals.append((onset, duration, text.split("\x14")))
+    if raw[pos:].strip(b"\x00"):
+        raise InputFileError(path, "bytes after the annotations' 0x00 padding", where)
+    return tals
 
 
 def _layout(path: Path, info: EdfInfo) -> tuple[int, int, int, int]:
@@ -69,7 +154,7 @@ def record_annotations(path: str | Path, info: EdfInfo) -> list[tuple[float, flo
     Raises
     ------
     InputFileError
-        Naming the record whose annotation has an onset or duration that is no number.
+        Naming the data record of a malformed annotation (:func:`parse_tals`).
     """
     path = Path(path)
     if info.n_records == 0:
@@ -79,22 +164,11 @@ def record_annotations(path: str | Path, info: EdfInfo) -> list[tuple[float, flo
         raw = row.tobytes()
         if raw.find(b"\x14", raw.find(b"\x00") + 1) < 0:
             continue  # the time-keeping annotation alone: the common case
-        for k, tal in enumerate(t for t in raw.split(b"\x00") if t):
-            head, *texts = tal.split(b"\x14")
-            texts = [t.decode("utf-8", "replace") for t in texts if t]
-            if k == 0 and not texts:
-                continue  # time keeping
-            onset_raw, _, dur_raw = head.partition(b"\x15")
-            try:
-                onset = float(onset_raw) if _ONSET.fullmatch(onset_raw) else float("nan")
-                duration = float(dur_raw) if dur_raw else 0.0
-            except ValueError:
-                onset = float("nan")
-            if not (math.isfinite(onset) and math.isfinite(duration) and duration >= 0):
-                shown = head.decode("latin-1", "replace")
-                raise InputFileError(path, f"data record {r} has an annotation with onset "
-                                     f"and duration {shown!r}", "EDF Annotations")
-            out.extend((onset, duration, text) for text in texts)
+        tals = parse_tals(path, raw, f"annotation signal, data record {r + 1}")
+        for k, (onset, duration, texts) in enumerate(tals):
+            if k == 0 and texts and not texts[0]:
+                texts = texts[1:]  # the time-keeping TAL: its own (empty) text
+            out.extend((onset, duration or 0.0, text) for text in texts if text)
     return out
 
 

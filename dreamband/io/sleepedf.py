@@ -97,74 +97,8 @@ def find_hypnogram(psg: str | os.PathLike) -> Path:
     return matches[0]
 
 
-_TAL_ONSET = re.compile(r"[+-]\d+(?:\.\d*)?")
-_TAL_DURATION = re.compile(r"\d+(?:\.\d*)?")
-#: Largest |onset| or duration accepted, in seconds (about 31 years).
-_MAX_SECONDS = 1e9
 #: Most epochs an annotation file may expand to (a year of 30-s epochs).
 _MAX_EPOCHS = 1_100_000
-
-
-def _parse_tals(
-    path: Path, raw: bytes, where: str
-) -> list[tuple[float, float | None, list[str]]]:
-    """Split one data record of an annotation signal into TALs (onset, duration, texts).
-
-    A TAL is ``+onset[ 0x15 duration] 0x14 text 0x14 ... 0x14 0x00`` with no 0x00 inside;
-    the record is padded with 0x00. Anything else is refused, naming ``where`` (signal
-    and data record).
-    """
-    tals = []
-    pos = 0
-    while pos < len(raw) and raw[pos] != 0:
-        end = raw.find(b"\x00", pos)
-        tal = raw[pos:] if end < 0 else raw[pos:end]
-        shown = tal[:40].decode("latin-1")
-        if end < 0 or not tal.endswith(b"\x14"):
-            raise InputFileError(
-                path, f"annotation {shown!r} is not terminated by 0x14 0x00 (cut or damaged)",
-                where,
-            )
-        pos = end + 1
-        timing, sep, texts = tal[:-1].partition(b"\x14")
-        if not sep:
-            raise InputFileError(
-                path, f"annotation {shown!r} lacks the 0x14 after its onset", where
-            )
-        onset_b, has_dur, dur_b = timing.partition(b"\x15")
-        if not _TAL_ONSET.fullmatch(onset_b.decode("latin-1")):
-            raise InputFileError(
-                path, f"annotation onset {onset_b[:20].decode('latin-1')!r} is not +seconds "
-                "or -seconds", where
-            )
-        onset = float(onset_b)
-        duration = None
-        if has_dur:
-            if not _TAL_DURATION.fullmatch(dur_b.decode("latin-1")):
-                raise InputFileError(
-                    path, f"annotation duration {dur_b[:20].decode('latin-1')!r} is not "
-                    "a number of seconds", where
-                )
-            duration = float(dur_b)
-        if abs(onset) > _MAX_SECONDS or (duration or 0.0) > _MAX_SECONDS:
-            raise InputFileError(
-                path, f"annotation at {onset:g} s lasting {duration or 0:g} s is beyond "
-                f"{_MAX_SECONDS:g} s", where
-            )
-        if b"\x15" in texts:
-            raise InputFileError(
-                path, f"annotation at {onset:g} s has a 0x15 inside its text (damaged)", where
-            )
-        try:
-            text = texts.decode("utf-8")
-        except UnicodeDecodeError:
-            raise InputFileError(
-                path, f"annotation text at {onset:g} s is not UTF-8", where
-            ) from None
-        tals.append((onset, duration, text.split("\x14")))
-    if raw[pos:].strip(b"\x00"):
-        raise InputFileError(path, "bytes after the annotations' 0x00 padding", where)
-    return tals
 
 
 def _recording_extras(recording: str) -> tuple[str, ...]:
@@ -207,6 +141,7 @@ def read_edf_annotations(
         annotation is malformed (naming the signal and data record).
     """
     from dreamband.io.edf_header import ANNOTATION_LABELS, read_edf_info
+    from dreamband.io.edf_records import parse_tals
 
     path = Path(path)
     info = read_edf_info(path)
@@ -230,7 +165,7 @@ def read_edf_annotations(
             at = r * record_bytes
             raw = data[at + int(offsets[sig]) : at + int(offsets[sig + 1])]
             where = f"annotation signal {sig + 1}, data record {r + 1}"
-            tals = _parse_tals(path, raw, where)
+            tals = parse_tals(path, raw, where)
             if k == 0 and tals:  # time-keeping TAL: '+onset' 0x14 0x14 (empty text)
                 onset, _, texts = tals[0]
                 if texts[0]:
