@@ -108,12 +108,13 @@ def _unscore_uncovered(hyp: Hypnogram, beats: BeatSeries) -> Hypnogram:
     that dropped, a lost stretch of notifications), as the live engine does."""
     import numpy as np
 
+    from dreamband.io.rr_csv import RR_MS_RANGE
     from dreamband.live.heart import coverage
     from dreamband.staging.gaps import MAX_MISSING
 
     t = beats.times[1:]
     rr = np.diff(beats.times)
-    rr = np.where(rr <= 3.0, rr, 0.0)  # a longer "interval" spans a gap, not a beat
+    rr = np.where(rr <= RR_MS_RANGE[1] / 1000.0, rr, 0.0)  # longer: a gap, not a beat
     cov = np.array([coverage("rr", t, rr, hyp.offset + k * hyp.epoch_length,
                              hyp.offset + (k + 1) * hyp.epoch_length)
                     for k in range(hyp.n_epochs)])

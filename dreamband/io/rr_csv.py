@@ -21,9 +21,10 @@ from dreamband.io.text import text_lines
 
 __all__ = ["HeartRateSeries", "read_heart_csv", "read_hr_csv", "read_rr_csv"]
 
-# Physiological plausibility bounds: anything outside is a file error, not a heart.
-_RR_MS = (200.0, 3000.0)
-_HR_BPM = (20.0, 300.0)
+#: Physiological plausibility bounds: anything outside is a file error, not a heart (also
+#: what ``dreamband export`` and batch restaging keep of a strap's stream).
+RR_MS_RANGE = (200.0, 3000.0)
+HR_BPM_RANGE = (20.0, 300.0)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def read_rr_csv(path: str | os.PathLike) -> BeatSeries:
         raise InputFileError(path, f"expected a 'rr_ms' column; got {','.join(header)}", "header")
     if not body:
         raise InputFileError(path, "no RR intervals")
-    rr = _column(path, header, body, "rr_ms", _RR_MS) / 1000.0
+    rr = _column(path, header, body, "rr_ms", RR_MS_RANGE) / 1000.0
     if "time_s" in header:
         t = _column(path, header, body, "time_s")
         _increasing(path, body, t, "time_s")
@@ -138,7 +139,7 @@ def read_hr_csv(path: str | os.PathLike) -> HeartRateSeries:
     if not body:
         raise InputFileError(path, "no heart-rate samples")
     t = _column(path, header, body, "time_s")
-    hr = _column(path, header, body, "hr_bpm", _HR_BPM)
+    hr = _column(path, header, body, "hr_bpm", HR_BPM_RANGE)
     _increasing(path, body, t, "time_s")
     return HeartRateSeries(times=t, hr=hr, source=str(path))
 

@@ -35,6 +35,7 @@ import pyarrow as pa
 
 from dreamband.errors import InputFileError
 from dreamband.io.edf import SKIP_LABEL
+from dreamband.io.rr_csv import HR_BPM_RANGE, RR_MS_RANGE
 from dreamband.storage.raw import _safe
 from dreamband.storage.raw_signals import (
     RawFolder,
@@ -49,8 +50,6 @@ logger = logging.getLogger(__name__)
 
 _PREFIX = {"eeg": "EEG", "eog": "EOG", "emg": "EMG", "ecg": "ECG", "acc": "ACC", "ppg": "PPG"}
 _UNIT = {"eeg": "uV", "ecg": "uV", "acc": "g", "ppg": ""}
-_RR_MS = (200.0, 3000.0)
-_HR_BPM = (20.0, 300.0)
 
 
 @dataclass(frozen=True)
@@ -146,14 +145,14 @@ def _write_csv(table: pa.Table, path: Path, stream: str, t0: float,
     order = np.argsort(t, kind="stable")
     t, v = t[order], v[order]
     if stream == "rr":
-        plausible = np.isfinite(v) & (v >= _RR_MS[0] / 1000) & (v <= _RR_MS[1] / 1000)
+        plausible = np.isfinite(v) & (v >= RR_MS_RANGE[0] / 1000) & (v <= RR_MS_RANGE[1] / 1000)
         t = t.copy()
         t[plausible] = beat_times(t[plausible], v[plausible])  # the beat, not the notification
         v = v * 1000.0
-        lo, hi = _RR_MS
+        lo, hi = RR_MS_RANGE
         header, rows = "rr_ms,time_s", lambda tt, vv: f"{vv:.3f},{tt:.6f}"
     else:
-        lo, hi = _HR_BPM
+        lo, hi = HR_BPM_RANGE
         header, rows = "time_s,hr_bpm", lambda tt, vv: f"{tt:.6f},{vv:.3f}"
     ok = np.isfinite(v) & np.isfinite(t) & (v >= lo) & (v <= hi)
     with path.open("w", encoding="utf-8", newline="\n") as fh:

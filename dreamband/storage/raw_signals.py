@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from dreamband.core.beats import BeatSeries
 from dreamband.core.recording import Channel, Recording
 from dreamband.errors import InputFileError
+from dreamband.io.rr_csv import RR_MS_RANGE
 from dreamband.storage.raw import _safe, list_streams, read_stream
 
 __all__ = [
@@ -216,14 +217,13 @@ def open_raw_folder(folder: str | os.PathLike) -> RawFolder:
     if not streams:
         raise InputFileError(folder, "holds no raw band streams")
     owner = _owners(meta, sorted({b for b, _ in streams}))
-    out = RawFolder(folder, root, meta, streams, owner, 0.0)
     if isinstance(meta.get("origin"), int | float):
         t0 = float(meta["origin"])
-    else:
-        firsts = [float(np.nanmin(out.table(b, s).column("host_time").to_numpy()))
-                  for b, s in streams if out.table(b, s).num_rows]
-        t0 = min(firsts, default=0.0)
-    return RawFolder(folder, root, meta, streams, owner, t0, out.tables)
+    else:  # a record folder: its first sample (only the host times are read)
+        times = [read_stream(root, b, s, columns=["host_time"]).column("host_time")
+                 for b, s in streams]
+        t0 = min((float(np.nanmin(t.to_numpy())) for t in times if len(t)), default=0.0)
+    return RawFolder(folder, root, meta, streams, owner, t0)
 
 
 def _place_samples(idx: np.ndarray, host: np.ndarray, t0: float,
@@ -361,7 +361,8 @@ def beats_from_rr(table: pa.Table, t0: float, source: str = "",
     t = table.column("host_time").to_numpy() - t0
     col = next(c for c in table.column_names if c.startswith("ch_"))
     rr = table.column(col).to_numpy().astype(float)
-    ok = np.isfinite(t) & np.isfinite(rr) & (rr >= 0.2) & (rr <= 3.0)
+    lo, hi = (x / 1000.0 for x in RR_MS_RANGE)
+    ok = np.isfinite(t) & np.isfinite(rr) & (rr >= lo) & (rr <= hi)
     t, rr = t[ok], rr[ok]
     if t.size == 0:
         raise InputFileError(source or "RR stream", "no RR interval between 0.2 and 3 s")
