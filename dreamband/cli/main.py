@@ -26,6 +26,7 @@ COMMANDS: tuple[str, ...] = (
     "fetch",
     "stage",
     "rem",
+    "spindles",
     "evaluate",
     "train",
     "models",

@@ -31,6 +31,7 @@ __all__ = [
     "confusions_from_records",
     "paired_difference",
     "paired_mean_difference",
+    "paired_ratio_difference",
     "pooled_intervals",
     "score_intervals",
     "subject_confusions",
@@ -326,3 +327,43 @@ def paired_mean_difference(
     with np.errstate(invalid="ignore", divide="ignore"):
         reps = (draws @ sums) / (draws @ counts)
     return _interval(float(sums.sum() / counts.sum()), reps, level)
+
+
+def paired_ratio_difference(
+    num_a: np.ndarray,
+    den_a: np.ndarray,
+    num_b: np.ndarray,
+    den_b: np.ndarray,
+    replicates: int = DEFAULT_REPLICATES,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[Interval, Interval, Interval]:
+    """Two pooled ratios over the same subjects and their difference, with intervals.
+
+    A pooled ratio is a sum over subjects of numerators over the sum of denominators: an
+    event F1 pooled over nights is ``2 x matched / (detected + reference)``. Both ratios
+    are recomputed on the same resampled subject sets.
+
+    Parameters
+    ----------
+    num_a, den_a, num_b, den_b : numpy.ndarray
+        One value per subject, subjects in the same order.
+    replicates, level, seed
+        As in :func:`score_intervals`.
+
+    Returns
+    -------
+    tuple of Interval
+        Ratio A, ratio B, and A minus B.
+    """
+    arrs = [np.asarray(v, dtype=float).ravel() for v in (num_a, den_a, num_b, den_b)]
+    if len({a.size for a in arrs}) != 1:
+        raise ValueError(f"one value per subject in each array; got sizes "
+                         f"{[a.size for a in arrs]}")
+    na, da, nb, db = arrs
+    draws = _draws(na.size, replicates, seed)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ra, rb = (draws @ na) / (draws @ da), (draws @ nb) / (draws @ db)
+        pa, pb = na.sum() / da.sum(), nb.sum() / db.sum()
+    return (_interval(float(pa), ra, level), _interval(float(pb), rb, level),
+            _interval(float(pa - pb), ra - rb, level))

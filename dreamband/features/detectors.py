@@ -70,6 +70,7 @@ __all__ = [
     "eye_movements",
     "running_reference",
     "slow_waves",
+    "spindle_intervals",
     "spindles",
 ]
 
@@ -495,25 +496,11 @@ def _block_powers(xd: np.ndarray, sos: np.ndarray, blk: int) -> tuple[np.ndarray
     return p_sig, m2
 
 
-def spindles(
-    x: np.ndarray, fs: float, epoch_length: float, causal: bool, cache: dict | None = None
-) -> dict[str, np.ndarray]:
-    """Sleep spindles: 11-16 Hz bursts lasting 0.5-3 s.
-
-    The signal is brought to about 50 Hz (block means) and band-passed at 11-16 Hz in one
-    forward pass in both modes (the power envelope does not depend on phase, and batch
-    and live then see the same envelope); powers are averaged over 0.1-s blocks and a
-    0.3-s sliding window. A block belongs to a spindle when the sigma RMS exceeds the
-    night's mean + 1.5 SD (live: the night so far) and the sigma band holds ≥ 20 % of the
-    signal's variance in the window; parts closer than 0.5 s are merged.
-
-    ``cache`` (a dict, optional) shares the decimated signals with :func:`slow_waves`.
-
-    Returns
-    -------
-    dict
-        ``sp_count`` spindles per epoch, ``sp_fraction`` fraction of the epoch in spindles.
-    """
+def _spindle_runs(
+    x: np.ndarray, fs: float, epoch_length: float, causal: bool, cache: dict | None
+) -> tuple[np.ndarray, np.ndarray, float, float, int]:
+    """The spindles of :func:`spindles` as runs of 0.1-s blocks: starts and ends (block
+    indices), the block rate, blocks per epoch and the number of whole epochs."""
     n_ep = int(x.size // round(epoch_length * fs))
     xd, fsd = decimate_to(x, fs, 50.0, cache)
     sos = bandpass_sos(11.0, 16.0, fsd, order=2)
@@ -574,7 +561,30 @@ def spindles(
         s = s[keep]
     d = (e - s) / fsb
     ok = (d >= 0.5) & (d <= 3.0)
-    s, e = s[ok], e[ok]
+    return s[ok], e[ok], fsb, n_per, n_ep
+
+
+def spindles(
+    x: np.ndarray, fs: float, epoch_length: float, causal: bool, cache: dict | None = None
+) -> dict[str, np.ndarray]:
+    """Sleep spindles: 11-16 Hz bursts lasting 0.5-3 s.
+
+    The signal is brought to about 50 Hz (block means) and band-passed at 11-16 Hz in one
+    forward pass in both modes (the power envelope does not depend on phase, and batch
+    and live then see the same envelope); powers are averaged over 0.1-s blocks and a
+    0.3-s sliding window. A block belongs to a spindle when the sigma RMS exceeds the
+    night's mean + 1.5 SD (live: the night so far) and the sigma band holds ≥ 20 % of the
+    signal's variance in the window; parts closer than 0.5 s are merged.
+
+    ``cache`` (a dict, optional) shares the decimated signals with :func:`slow_waves`.
+    :func:`spindle_intervals` gives the same spindles as times.
+
+    Returns
+    -------
+    dict
+        ``sp_count`` spindles per epoch, ``sp_fraction`` fraction of the epoch in spindles.
+    """
+    s, e, fsb, n_per, n_ep = _spindle_runs(x, fs, epoch_length, causal, cache)
     # live: a spindle is final once no later part can merge with it (0.5 s after its
     # end); it is counted then, so a stream cut at any epoch end gives the same counts
     pos = e - 1.0 + SPINDLE_MERGE_S * fsb if causal else (s + e) / 2.0
@@ -582,6 +592,19 @@ def spindles(
         "sp_count": _per_epoch_counts(pos, n_per, n_ep),
         "sp_fraction": _coverage(s.astype(float), e.astype(float), n_per, n_ep),
     }
+
+
+def spindle_intervals(
+    x: np.ndarray, fs: float, epoch_length: float = 30.0, causal: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end times (s from the start of ``x``) of the spindles :func:`spindles`
+    counts: the staging evidence and the spindle table are one detector.
+
+    Times are on the detector's 0.1-s block grid; only whole epochs set the threshold
+    (the night's statistics), and spindles in a last partial epoch are kept.
+    """
+    s, e, fsb, _, _ = _spindle_runs(x, fs, epoch_length, causal, None)
+    return s / fsb, e / fsb
 
 
 def eye_movements(
