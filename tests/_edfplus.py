@@ -25,10 +25,13 @@ def write_edf_plus(
     record: float = 1.0,
     discontinuous: bool = True,
     ann_bytes: int = 60,
+    annotations: list[tuple[float, float, str]] = (),
 ) -> dict[str, np.ndarray]:
     """Write ``len(onsets)`` data records; channel data holds the records back to back.
 
-    Returns the values as stored (quantised to 0.1 µV), back to back.
+    ``annotations`` (onset, duration, text) go into the first record, after its
+    time-keeping annotation (``ann_bytes`` must hold them). Returns the values as stored
+    (quantised to 0.1 µV), back to back.
     """
     ns = len(channels) + 1
     head = b"0       " + _f("X X X X", 80) + _f("Startdate 02-JAN-2020 X X X", 80)
@@ -63,6 +66,9 @@ def write_edf_plus(
             body += digital[name][r * n : (r + 1) * n].tobytes()
         text = f"{onset:.6f}".rstrip("0").rstrip(".")  # EDF+ onsets: no exponent
         tal = f"+{text}".encode() + b"\x14\x14\x00"
+        if r == 0:
+            for on, dur, what in annotations:
+                tal += f"+{on:g}\x15{dur:g}\x14{what}\x14\x00".encode()
         body += tal.ljust(ann_bytes, b"\x00")
     path.write_bytes(head + bytes(body))
     return stored

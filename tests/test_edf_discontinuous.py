@@ -241,3 +241,21 @@ def test_absurd_record_times_are_refused_before_allocating(tmp_path: Path) -> No
     write_edf_plus(path, _signals(2), [0.0, 99999999.0])
     with pytest.raises(InputFileError, match=r"leave 27778 h without data \(at most 48 h"):
         read_edf(path)
+
+
+def test_skip_annotations_of_an_edf_plus_c_count_from_its_sub_second_start(
+    tmp_path: Path,
+) -> None:
+    """EDF+C whose first record starts 0.5 s after the header's start time: a
+    BAD_ACQ_SKIP at 10.5-20.5 s (header clock) covers samples 10-20 s."""
+    fs = 10.0
+    x = np.arange(60 * 10, dtype=float) % 100
+    p = tmp_path / "c.edf"
+    write_edf_plus(p, [("EEG Cz", fs, x)], [0.5 + k for k in range(60)], discontinuous=False,
+                   ann_bytes=120, annotations=[(10.5, 10.0, "BAD_ACQ_SKIP")])
+    rec = read_edf(p)
+    y = rec.channel("EEG Cz").data
+    assert y.size == 600
+    assert np.isnan(y[100:200]).all() and np.isfinite(y[:100]).all()
+    assert np.isfinite(y[200:]).all()
+    assert rec.meta["gaps"] == [(10.0, 20.0)]

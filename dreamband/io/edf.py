@@ -275,6 +275,12 @@ def _placement(path: Path, info: EdfInfo, rates: list[float]) -> _Layout | None:
                 raise InputFileError(
                     path, f"the data records' times leave {missing / 3600:.0f} h without "
                     f"data (at most {MAX_GAP_S / 3600:.0f} h read)", "EDF Annotations")
+    elif skips:
+        # EDF+C: annotation onsets count from the header's start time, the first sample
+        # from the first record's onset (a sub-second start time, EDF+ section 2.2.4)
+        first = float(record_onsets(path, info)[0])
+        if first != 0.0:
+            skips = [(a - first, b - first) for a, b in skips]
     if onsets is None and not skips:
         return None
     layout = _Layout(onsets, runs, record_gaps, skips)
