@@ -82,6 +82,19 @@ def _note_gaps(path: Path, hyp) -> None:
           file=sys.stderr)
 
 
+def _note_heart_gaps(path: Path, hyp) -> None:
+    """One stderr line when heart input has holes (a strap that fell off, lost
+    notifications): which epochs are written unscored. Not for the recording's last epoch
+    alone, which it usually ends part-way through."""
+    n = int(hyp.meta.get("unscored_epochs") or 0)
+    if n == 0 or (n == 1 and hyp.stages[-1] < 0):
+        return
+    what = "heart-rate samples" if hyp.meta.get("input") == "hr" else "beats"
+    print(f"dreamband: note: {path}: the {what} have holes; {n} of {hyp.n_epochs} epochs have "
+          f"{what} for less than 80 % of their time and are written unscored (stage ?)",
+          file=sys.stderr)
+
+
 def _note_amplitude(path: Path, hyp) -> None:
     """One stderr line when the EEG's amplitude is far from a PSG's, so that the slow-wave
     threshold followed the night (a headband's montage or gain; or wrong units)."""
@@ -123,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         )
     _warn_bad_signal(path, hyp)
     _note_gaps(path, hyp)
+    _note_heart_gaps(path, hyp)
     _note_amplitude(path, hyp)
     explain = hyp.meta.get("explain") if args.explain else None
     if args.explain and explain is None:

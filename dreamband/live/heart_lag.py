@@ -101,8 +101,10 @@ class HeartLagStager:
         else:
             data = SimpleNamespace(times=t - self._t0, hr=v, source="live heart rate")
         try:
+            # min_coverage=0: the participant decides which epochs are scored, from the
+            # intervals as received (self.coverage)
             hyp = stage_heart(data, live=True, n_epochs=k + 1, offset=self.origin - self._t0,
-                              model_dir=self.model_dir, lag=self.lag)
+                              model_dir=self.model_dir, lag=self.lag, min_coverage=0.0)
         except ValueError:  # too little signal so far
             return None
         return hyp.stages.astype(int), hyp.probabilities

@@ -3,10 +3,11 @@
 Inputs: a :class:`~dreamband.core.beats.BeatSeries` (R-peak times: chest strap RR, ECG
 R-peaks, WFDB beat annotations) or heart-rate samples in bpm (wristbands without RR).
 Output: a ``"wearable"`` :class:`~dreamband.core.hypnogram.Hypnogram` with calibrated
-``p_W, p_NREM, p_REM``. The models are trained on this machine from the MIT-BIH
-Polysomnographic Database (slpdb), on first use or by ``dreamband train slpdb``
-(:mod:`dreamband.staging.heart_store`); their JSON sidecars hold the leave-one-subject-out
-scores.
+``p_W, p_NREM, p_REM``; an epoch the input covers less than 80 % of (a strap that fell off)
+is unscored, as live (:mod:`dreamband.staging.heart_coverage`). The models are trained on
+this machine from the MIT-BIH Polysomnographic Database (slpdb), on first use or by
+``dreamband train slpdb`` (:mod:`dreamband.staging.heart_store`); their JSON sidecars hold
+the leave-one-subject-out scores.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dreamband.features.heart import EPOCH
 from dreamband.features.heart_context import feature_names, heart_features
 from dreamband.features.heart_lag import split_lag
 from dreamband.heart.grid import HeartSeries, prepare_beats, prepare_hr
+from dreamband.staging.heart_coverage import MIN_COVERAGE, uncovered_epochs
 from dreamband.staging.heart_model import CLASS_NAMES, STAY, predict_night
 from dreamband.staging.heart_train import KIND, variant_name
 
@@ -177,6 +179,7 @@ def stage_heart(
     offset: float = 0.0,
     model_dir: str | os.PathLike | None = None,
     lag: int = 0,
+    min_coverage: float = MIN_COVERAGE,
 ) -> Hypnogram:
     """Stage a night (W / NREM / REM) from heart beats or heart-rate samples.
 
@@ -202,13 +205,19 @@ def stage_heart(
         Epoch ``k`` then depends on samples up to the end of epoch ``k + lag``: in a prefix
         of a night, the last ``lag`` epochs are provisional and reach their final values
         once ``lag`` more epochs have arrived. ``0`` (default): strictly causal.
+    min_coverage : float
+        An epoch whose samples cover less than this fraction of its time (a strap that fell
+        off, lost notifications) is left unscored: stage ``-1``, probabilities NaN
+        (:mod:`dreamband.staging.heart_coverage`; default: the live engine's rule, more
+        than 20 % missing). ``0`` stages every epoch (a caller with a rule of its own).
 
     Returns
     -------
     Hypnogram
         Scheme ``"wearable"``, 30-s epochs, probabilities in column order W, NREM, REM.
-        ``meta`` holds the model file, input kind and the fraction of samples kept by
-        artefact rejection.
+        ``meta`` holds the model file, input kind, the fraction of samples kept by
+        artefact rejection and ``unscored_epochs``, the number of epochs left unscored for
+        want of samples.
 
     Raises
     ------
@@ -228,6 +237,15 @@ def stage_heart(
     stay = float(meta.get("smoothing", {}).get("stay", STAY))
     prior = model_cycle_prior(meta, model_dir)
     stages, probs = predict_night(booster, X, live, stay, meta.get("calibration"), lag, prior)
+    # masked after smoothing, as the live engine does: the scored epochs keep their stages
+    lost = uncovered_epochs(hs.kind, hs.t, hs.rr, n_epochs, offset, EPOCH, min_coverage)
+    if lost.any():
+        stages, probs = stages.copy(), probs.copy()
+        stages[lost] = -1
+        probs[lost] = np.nan
+        logger.info("%s: %d of %d epochs have heart samples for less than %.0f %% of their "
+                    "time and are left unscored", source, int(lost.sum()), n_epochs,
+                    100 * min_coverage)
     if hs.valid_fraction < 0.8:
         logger.warning("%s: only %.0f%% of samples passed artefact rejection", source,
                        100 * hs.valid_fraction)
@@ -242,7 +260,8 @@ def stage_heart(
         .strip(),
         scheme="wearable",
         meta={"participant": participant, "input": hs.kind, "live": live, "lag": lag,
-              "valid_fraction": hs.valid_fraction, "model": meta.get("model_file", "")},
+              "valid_fraction": hs.valid_fraction, "model": meta.get("model_file", ""),
+              "unscored_epochs": int(lost.sum())},
     )
 
 
