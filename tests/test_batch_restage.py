@@ -151,7 +151,7 @@ def test_chest_strap_is_restaged_from_its_rr_intervals(heart_models: Path, slpdb
                options=ReplayOptions(speed="max", duration_s=3600.0), session_dir=session)
     got = restage_participant(session, "hr")
     assert got is not None
-    hyp, _ = got
+    hyp = got[0]
     assert hyp.scheme == "wearable" and "batch restaging" in hyp.source
     beats = read_slpdb_beats(slpdb_dir / "slp41.hea")
     first_hour = beats.times[beats.times < 3600.0]

@@ -500,7 +500,7 @@ def test_batch_restages_both_runs_of_a_resumed_session_on_one_grid(crashed, tmp_
     for who in ("alice", "bob"):
         got = restage_participant(folder, who)
         assert got is not None, who
-        hyp, _ = got
+        hyp = got[0]
         # the same grid and host-clock onsets as the live rows
         assert hyp.offset == pytest.approx(s["meta"]["origin"])
         live = _epochs(s["epochs"], who)

@@ -13,8 +13,13 @@ A night is one of:
     without its PSG, our staging CSV/Parquet): analysed as scored, without staging;
 ``session``
     one participant of a live or replay session folder (``session.json`` +
-    ``epochs.parquet`` written by the live engine): its live stages, analysed as scored.
-    The participants of one session folder form one group session.
+    ``epochs.parquet`` written by the live engine): staged again from its raw streams, or
+    its live stages analysed as scored.
+    The participants of one session folder form one group session;
+``record``
+    one band of a ``dreamband record`` folder (raw band streams, no ``session.json``):
+    staged from its EEG or RR stream (:mod:`dreamband.batch.records`). The bands of one
+    record folder form one group session.
 """
 
 from __future__ import annotations
@@ -45,12 +50,14 @@ class NightInput:
         Unique, partition-safe identifier (file stem, made unique).
     path : pathlib.Path
         The main file.
-    kind : {"eeg", "heart", "scored"}
+    kind : {"eeg", "heart", "scored", "session", "record"}
         What the file holds.
     participant : str
         Participant identifier (Sleep-EDF subject, slpdb record, file stem).
     reference : pathlib.Path or None
         An expert hypnogram of the same night, when one was found beside the file.
+    session : str or None
+        The session or record folder whose participants (bands) form one group session.
     """
 
     night: str
@@ -67,6 +74,10 @@ class NightInput:
             segments = sorted(self.path.with_suffix("").glob("seg-*.arrows"))
             return ([p for p in (self.path,) if p.exists()] + segments
                     + _participant_raw_files(self.path.parent, self.participant))
+        if self.kind == "record":
+            # the band's streams and gaps (``path`` is the stream staged); time zero, the
+            # folder's first sample, could only move with another band recorded earlier
+            return sorted(p for p in self.path.parent.rglob("*") if p.is_file())
         files = [self.path]
         if self.kind == "heart" and self.path.suffix.lower() == ".hea":
             ecg = self.path.with_suffix(".ecg")
@@ -107,6 +118,8 @@ def _classify(path: Path) -> tuple[str, Path | None] | None:
             return None if find_psg(path) is not None else ("scored", None)
         if name.endswith("-hypnogram.edf"):
             return ("scored", None)
+        if _eeg_free_channels(path) is not None:
+            return None  # ECG, accelerometer, PPG... (``dreamband export`` writes such files)
         return ("eeg", _reference_for(path))
     if suffix == ".hea":
         return ("heart", path.with_suffix(".st") if path.with_suffix(".st").exists() else None)
@@ -114,6 +127,27 @@ def _classify(path: Path) -> tuple[str, Path | None] | None:
         return ("heart", None) if _looks_like_heart_csv(path) else ("scored", None)
     if suffix == ".parquet":
         return ("scored", None)
+    return None
+
+
+def _eeg_free_channels(path: Path) -> list[str] | None:
+    """The channel labels of a signal file none of which staging would take as EEG (an
+    exported ECG, accelerometer or PPG stream); None when one would, or when the header
+    cannot be read (the night then fails with the reader's error, rather than vanish)."""
+    from dreamband.errors import ChannelNotFoundError
+    from dreamband.io.edf import read_edf_info
+    from dreamband.staging.channels import pick_channels
+
+    try:
+        labels = [c.name for c in read_edf_info(path).channels]
+    except (InputFileError, OSError):
+        return None
+    if len(labels) == 1 and labels[0].split(" ")[0].lower() not in ("ecg", "ekg", "acc", "ppg"):
+        return None  # one signal: staged as the EEG whatever its label
+    try:
+        pick_channels(labels, source=str(path))
+    except ChannelNotFoundError:
+        return labels
     return None
 
 
@@ -163,16 +197,35 @@ def _session_nights(folder: Path) -> list[tuple[Path, str, Path | None, str]]:
     return [(folder / "epochs.parquet", "session", None, name) for name in sorted(names)]
 
 
-def _walk(folder: Path) -> Iterable[tuple[Path, str, Path | None, str | None]]:
-    """Night inputs under a folder; a session folder is taken whole, its files not classified."""
+def _record_nights(folder: Path) -> list[tuple[Path, str, Path | None, str]]:
+    """(stream folder, kind, reference, band) for each band of a record folder."""
+    from dreamband.batch.records import record_streams
+
+    return [
+        (folder / band / stream, "record", None, band) for band, stream in record_streams(folder)
+    ]
+
+
+def _whole_folder(folder: Path) -> list[tuple[Path, str, Path | None, str]] | None:
+    """The nights of a session or record folder, taken whole; None for another folder."""
+    from dreamband.batch.records import is_record_folder
+
     if is_session_folder(folder):
-        yield from _session_nights(folder)
-        return
+        return _session_nights(folder)
+    if is_record_folder(folder):
+        return _record_nights(folder)
+    return None
+
+
+def _walk(folder: Path) -> Iterable[tuple[Path, str, Path | None, str | None]]:
+    """Night inputs under a folder; a session or record folder is taken whole, its files not
+    classified."""
     for root, dirs, files in os.walk(folder):
         here = Path(root)
-        if here != folder and is_session_folder(here):
+        whole = _whole_folder(here)
+        if whole is not None:
             dirs[:] = []
-            yield from _session_nights(here)
+            yield from whole
             continue
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
@@ -211,6 +264,10 @@ def discover_inputs(
         path = Path(item).expanduser()
         if path.is_file():
             kind = _classify(path)
+            if kind is None and path.suffix.lower() in _SIGNAL_SUFFIXES:
+                labels = _eeg_free_channels(path) or []
+                raise InputFileError(path, "no EEG channel to stage; its signals are "
+                                     f"{', '.join(labels) or 'none'}")
             if kind is None:
                 raise InputFileError(path, "not a recording, heart record or hypnogram")
             found.append((path, *kind, None))
@@ -226,13 +283,20 @@ def discover_inputs(
         if key in done:
             continue
         done.add(key)
-        stem = f"{path.parent.name}-{who}" if kind == "session" else path.stem
+        if kind == "session":
+            stem = f"{path.parent.name}-{who}"
+        elif kind == "record":  # <record folder>/<band>/<stream>
+            stem = f"{path.parent.parent.name}-{who}"
+        else:
+            stem = path.stem
         base = re.sub(r"[^A-Za-z0-9._-]+", "_", stem)
         count = seen.get(base, 0)
         seen[base] = count + 1
         night = base if count == 0 else f"{base}~{count}"
         if kind == "session":
             nights.append(NightInput(night, path, kind, str(who), None, path.parent.name))
+        elif kind == "record":
+            nights.append(NightInput(night, path, kind, str(who), None, path.parent.parent.name))
         else:
             nights.append(NightInput(night, path, kind, _participant(path), ref))
     return nights

@@ -13,12 +13,15 @@ import pyarrow as pa
 from dreamband.batch.discover import NightInput
 from dreamband.core.hypnogram import Hypnogram
 from dreamband.core.periods import RemPeriod
+from dreamband.spindles import Spindles
+from dreamband.staging.night_events import spindle_figures
 from dreamband.stats import sleep_statistics
 from dreamband.storage.results import (
     SCHEMAS,
     epochs_table,
     hypnogram_from_epochs,
     rem_periods_table,
+    spindles_table,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,11 +43,15 @@ class NightResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def stage_input(inp: NightInput, options: BatchOptions) -> tuple[Hypnogram, list[RemPeriod]]:
-    """Stage a night (EEG or heart) or read its scoring; return hypnogram and REM periods.
+def stage_input(
+    inp: NightInput, options: BatchOptions
+) -> tuple[Hypnogram, list[RemPeriod], Spindles | None]:
+    """Stage a night (EEG or heart) or read its scoring; return hypnogram, REM periods and
+    spindles.
 
     The hypnogram covers the whole recording; REM periods carry eye-movement counts when
-    an EOG channel was available.
+    an EOG channel was available; spindles (N1-N3, on the staging EEG channel) come with
+    nights staged from EEG, None otherwise.
     """
     from dreamband.rem import rem_periods
 
@@ -52,7 +59,7 @@ def stage_input(inp: NightInput, options: BatchOptions) -> tuple[Hypnogram, list
         from dreamband.io import read_hypnogram
 
         hyp = read_hypnogram(inp.path)
-        return hyp, rem_periods(hyp, participant=inp.participant)
+        return hyp, rem_periods(hyp, participant=inp.participant), None
     if inp.kind == "session":
         if options.session_stages == "raw":
             from dreamband.batch.restage import restage_participant
@@ -61,16 +68,24 @@ def stage_input(inp: NightInput, options: BatchOptions) -> tuple[Hypnogram, list
             if got is not None:
                 return got
         hyp = read_session_participant(inp.path, inp.participant)
-        return hyp, rem_periods(hyp, participant=inp.participant)
+        return hyp, rem_periods(hyp, participant=inp.participant), None
+    if inp.kind == "record":
+        from dreamband.batch.records import stage_record_band
+
+        return stage_record_band(inp.path, options.engine, options.epoch)
     if inp.kind == "heart":
         from dreamband.staging.heart import stage_heart_file
 
         hyp = stage_heart_file(inp.path)
-        return hyp, rem_periods(hyp, participant=inp.participant)
-    from dreamband.staging.api import stage_file
+        return hyp, rem_periods(hyp, participant=inp.participant), None
+    from dreamband.staging.api import stage_recording
+    from dreamband.staging.inputs import read_recording
+    from dreamband.staging.night_events import night_events
 
-    return stage_file(inp.path, engine=options.engine, epoch=options.epoch, with_rem=True,
-                      participant=inp.participant)
+    rec = read_recording(inp.path)
+    hyp = stage_recording(rec, engine=options.engine, epoch_length=options.epoch)
+    periods, spindles = night_events(rec, hyp, inp.participant)
+    return hyp, periods, spindles
 
 
 #: Sessions whose ``session.json`` has no ``wall_origin`` (replays aligned by lights-off,
@@ -150,7 +165,7 @@ def analyse_night(inp: NightInput, options: BatchOptions) -> NightResult:
         ``epochs`` (every epoch of the recording), ``rem_periods`` and ``nights`` (one row
         of statistics over the in-bed window) tables.
     """
-    hyp, periods = stage_input(inp, options)
+    hyp, periods, spindles = stage_input(inp, options)
     window = hyp
     if hyp.duration > WHOLE_DAY_S and np.any(hyp.stages > 0):
         window = hyp.crop_in_bed()
@@ -172,12 +187,14 @@ def analyse_night(inp: NightInput, options: BatchOptions) -> NightResult:
         "rem_density_per_min": _density(in_window) if has_eog else float("nan"),
         **stats,
         **_quality(hyp, window),
+        **spindle_figures(spindles, window),
     }
     if inp.reference is not None and inp.kind != "scored":
         summary.update(_agreement(hyp, inp))
     tables = {
         "epochs": epochs_table(hyp, inp.participant),
         "rem_periods": rem_periods_table(periods, inp.participant, has_eog),
+        "spindles": _spindle_rows(spindles, hyp, inp.participant),
         "nights": nights_table([summary]),
     }
     return NightResult(tables, hyp.n_epochs, summary)
@@ -203,8 +220,21 @@ def _quality(hyp: Hypnogram, window: Hypnogram) -> dict[str, float]:
 
 
 def _has_eog(hyp: Hypnogram, inp: NightInput) -> bool:
-    """Eye movements were counted only for EEG nights staged with an EOG channel."""
-    return inp.kind == "eeg" and bool((hyp.meta.get("channels") or {}).get("eog"))
+    """Eye movements were counted only for nights staged from EEG with an EOG channel
+    (files, record folders, live session participants restaged from their raw streams)."""
+    return inp.kind in ("eeg", "record", "session") and bool(
+        (hyp.meta.get("channels") or {}).get("eog"))
+
+
+def _spindle_rows(spindles: Spindles | None, hyp: Hypnogram, participant: str) -> pa.Table:
+    """The night's ``spindles`` rows (none for a night not staged from EEG)."""
+    from dreamband.spindles.detect import empty_spindles
+
+    sp = empty_spindles() if spindles is None else spindles
+    base = None
+    if hyp.start_time is not None:
+        base = hyp.start_time - timedelta(seconds=hyp.offset)
+    return spindles_table(sp, participant, base)
 
 
 def _density(periods: list[RemPeriod]) -> float:

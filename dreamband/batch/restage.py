@@ -25,6 +25,7 @@ from dreamband.core.beats import BeatSeries
 from dreamband.core.hypnogram import Hypnogram
 from dreamband.core.periods import RemPeriod
 from dreamband.errors import InputFileError
+from dreamband.spindles import Spindles
 
 __all__ = ["restage_participant"]
 
@@ -33,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 def restage_participant(
     folder: Path, participant: str, engine: str = "rules"
-) -> tuple[Hypnogram, list[RemPeriod]] | None:
+) -> tuple[Hypnogram, list[RemPeriod], Spindles | None] | None:
     """Batch stages of one participant of a session folder, from its raw streams.
 
     Parameters
@@ -47,17 +48,19 @@ def restage_participant(
 
     Returns
     -------
-    (Hypnogram, list of RemPeriod) or None
+    (Hypnogram, list of RemPeriod, Spindles or None) or None
         The hypnogram from the session's grid origin (epoch ``k`` is the session's epoch
         ``k``; onsets in seconds of the session's host clock and ``start_time`` the
-        wall-clock time of epoch 0, as for the live stages), and REM
-        periods with eye movements counted on the EOG-role channel; None when the
+        wall-clock time of epoch 0, as for the live stages), REM periods with eye
+        movements counted on the EOG-role channel, and the NREM spindles of the EEG-role
+        channel (None for a chest strap), all on the host clock; None when the
         participant's raw streams cannot be restaged (see the module docstring).
     """
     from dreamband.batch.night import session_origin
-    from dreamband.rem import count_eye_movements, detect_eye_movements, rem_periods
+    from dreamband.rem import rem_periods
     from dreamband.staging.api import stage_recording
     from dreamband.staging.heart import stage_heart
+    from dreamband.staging.night_events import night_events
     from dreamband.storage.raw_signals import open_raw_folder, participant_recording
 
     try:
@@ -79,51 +82,23 @@ def restage_participant(
     if isinstance(signals, BeatSeries):
         beats = BeatSeries(signals.times, start_time=wall, source=signals.source,
                            participant=participant)
-        hyp = _unscore_uncovered(stage_heart(beats), beats)
+        hyp = stage_heart(beats)  # epochs the beats cover less than 80 % of: unscored
         hyp = replace(hyp, start_time=wall, offset=hyp.offset + raw.t0,
                       source=f"{hyp.source}; {source}")
-        return hyp, rem_periods(hyp, participant=participant)
+        return hyp, rem_periods(hyp, participant=participant), None
     roles = signals.meta.get("roles", {})
     by_role = {role: ch for ch, role in roles.items()}
     rec = replace(signals, start_time=wall)
     hyp = stage_recording(
         rec, eeg=by_role.get("eeg"), eog=by_role.get("eog", "none"),
         emg=by_role.get("emg", "none"), engine=engine, epoch_length=epoch)
-    # onsets on the session's host clock, as the live stages have them
+    # onsets on the session's host clock, as the live stages have them; the recording's
+    # times (eye movements, spindles) count from the grid origin, raw.t0 on that clock
     hyp = replace(hyp, offset=hyp.offset + raw.t0, source=f"{hyp.source}; {source}")
-    periods = rem_periods(hyp, participant=participant)
-    eog = by_role.get("eog")
-    if eog and periods:
-        loc = rec.channel(eog).data
-        roc = rec.channel(by_role["roc"]).data if by_role.get("roc") else None
-        periods = count_eye_movements(periods, detect_eye_movements(loc, rec.channel(eog).fs,
-                                                                    roc))
+    if by_role.get("roc") and hyp.meta.get("channels", {}).get("eog"):
+        hyp.meta["channels"]["roc"] = by_role["roc"]  # eye movements from the LOC/ROC pair
+    periods, spindles = night_events(rec, hyp, participant, clock_offset=raw.t0)
     logger.info("%s: %s restaged from the raw streams (%d epochs)", folder, participant,
                 hyp.n_epochs)
-    return hyp, periods
+    return hyp, periods, spindles
 
-
-def _unscore_uncovered(hyp: Hypnogram, beats: BeatSeries) -> Hypnogram:
-    """Leave unscored the epochs whose beats cover less than 80 % of their time (a strap
-    that dropped, a lost stretch of notifications), as the live engine does."""
-    import numpy as np
-
-    from dreamband.io.rr_csv import RR_MS_RANGE
-    from dreamband.live.heart import coverage
-    from dreamband.staging.gaps import MAX_MISSING
-
-    t = beats.times[1:]
-    rr = np.diff(beats.times)
-    rr = np.where(rr <= RR_MS_RANGE[1] / 1000.0, rr, 0.0)  # longer: a gap, not a beat
-    cov = np.array([coverage("rr", t, rr, hyp.offset + k * hyp.epoch_length,
-                             hyp.offset + (k + 1) * hyp.epoch_length)
-                    for k in range(hyp.n_epochs)])
-    lost = cov < 1.0 - MAX_MISSING
-    if not lost.any():
-        return hyp
-    stages = hyp.stages.copy()
-    stages[lost] = -1
-    probs = None if hyp.probabilities is None else hyp.probabilities.copy()
-    if probs is not None:
-        probs[lost] = np.nan
-    return replace(hyp, stages=stages, probabilities=probs)

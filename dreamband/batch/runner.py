@@ -302,6 +302,8 @@ def run_nights(
         # WFDB records give beats (rr); a CSV may hold RR intervals or heart rate
         csv = any(n.path.suffix.lower() not in (".hea", ".ecg") for n in heart)
         _prepare_heart_models(("rr", "hr") if csv else ("rr",))
+    elif any(n.kind == "record" and n.path.name == "rr" for n in nights):
+        _prepare_heart_models(("rr",))  # chest straps of record folders: their beats
     if scheduler is not None:
         stream = _iter_dask(nights, out, options, scheduler)
     else:

@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="analyse many nights into a Parquet dataset (process pool or Dask cluster)",
         description=(
             "Stage every night found in the inputs (EDF/BDF recordings, WFDB heart records, "
-            "RR/HR CSV files, or expert hypnograms analysed as scored), find REM periods, "
+            "RR/HR CSV files, live session folders, `dreamband record` folders: one night per "
+            "band, or expert hypnograms analysed as scored), find REM periods, "
             "compute sleep statistics and group REM windows, and write a partitioned Parquet "
             "dataset. Re-running skips nights already done with the same content and model."
         ),
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         console.print(
             f"dreamband: error: no nights found in {names} (expected EDF/BDF recordings, "
             "WFDB .hea records, RR/HR or hypnogram CSV files, Parquet hypnograms, session "
-            "folders or a dataset name)",
+            "or record folders, or a dataset name)",
             markup=False, highlight=False, soft_wrap=True,
         )
         return 2

@@ -35,6 +35,7 @@ _STAT_COLUMNS = (
     ("REM_pct", "REM %", "{:.1f}"),
     ("rem_cycles", "REM cycles", "{}"),
     ("awakenings", "awakenings", "{:.0f}"),
+    ("spindle_density_N2_per_min", "spindles / min N2", "{:.2f}"),
     ("ref_kappa", "kappa vs expert", "{:.2f}"),
 )
 

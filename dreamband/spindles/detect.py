@@ -10,7 +10,7 @@ from scipy import signal
 from dreamband.features.detectors import spindle_intervals
 from dreamband.signal.filters import mains_notch_sos, remove_mains
 
-__all__ = ["Spindles", "detect_spindles"]
+__all__ = ["Spindles", "detect_spindles", "empty_spindles"]
 
 #: Sigma band of the spindle detector (Hz).
 SIGMA_BAND = (11.0, 16.0)
@@ -73,7 +73,8 @@ class Spindles:
         return Spindles(**arrays, channel=self.channel, meta=dict(self.meta))
 
 
-def _empty(channel: str) -> Spindles:
+def empty_spindles(channel: str = "") -> Spindles:
+    """A table without spindles."""
     z = np.zeros(0)
     return Spindles(z, z, z, z, z, z, np.zeros(0, np.int64), z, np.zeros(0, np.int8), channel)
 
@@ -194,7 +195,7 @@ def detect_spindles(
         ends.append(e + a / fs)
         pieces += 1
     if not starts:
-        return _empty(channel)
+        return empty_spindles(channel)
     start = np.concatenate(starts)
     end = np.concatenate(ends)
     clean = x if finite.all() else np.where(finite, x, 0.0)

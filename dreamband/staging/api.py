@@ -346,15 +346,7 @@ def stage_file(
     hyp = stage_recording(rec, engine=engine, epoch_length=epoch, model=model)
     if not with_rem:
         return hyp
-    from dreamband.rem import count_eye_movements, detect_eye_movements, rem_periods
+    from dreamband.staging.night_events import night_events
 
-    periods = rem_periods(hyp, participant=participant)
-    inp = select_inputs(rec)
-    if inp.eog is not None and periods:
-        roc = None if inp.roc is None else inp.roc.data
-        loc = inp.eog.data
-        if roc is not None:
-            m = min(loc.size, roc.size)
-            loc, roc = loc[:m], roc[:m]
-        periods = count_eye_movements(periods, detect_eye_movements(loc, inp.eog.fs, roc))
+    periods, _ = night_events(rec, hyp, participant, spindles=False)
     return hyp, periods

@@ -39,12 +39,13 @@ from dreamband.io.rr_csv import HR_BPM_RANGE, RR_MS_RANGE
 from dreamband.storage.raw import _safe
 from dreamband.storage.raw_signals import (
     RawFolder,
+    RegularSignal,
     beat_times,
     open_raw_folder,
     regular_signal,
 )
 
-__all__ = ["SKIP_LABEL", "ExportedFile", "export_session"]
+__all__ = ["SKIP_LABEL", "ExportedFile", "channel_label", "export_session", "export_signal"]
 
 logger = logging.getLogger(__name__)
 
@@ -100,19 +101,67 @@ def _stream_fs(raw: RawFolder, band: str, stream: str) -> float:
     return float(fs) if fs else 0.0
 
 
+def channel_label(name: str, stream: str, roles: dict[str, str]) -> str:
+    """EDF label of a channel: the kind of the role the session gave it (a right EOG is an
+    EOG), else of its stream, then its name, e.g. ``EOG AF8`` or ``EEG TP9``.
+
+    Parameters
+    ----------
+    name : str
+        Channel name as the band names it.
+    stream : str
+        The stream holding it (``eeg``, ``ecg``, ...).
+    roles : dict
+        Channel -> role (:meth:`RawFolder.roles`; empty for a ``dreamband record`` folder).
+
+    Returns
+    -------
+    str
+        At most 16 characters, as EDF allows.
+    """
+    kind = {"roc": "eog"}.get(roles.get(name, stream), roles.get(name, stream))
+    return f"{_PREFIX.get(kind, kind.upper())} {name}"[:16]
+
+
+def export_signal(
+    raw: RawFolder, band: str, stream: str, channels: list[str] | None = None
+) -> RegularSignal:
+    """A regular stream on the sample grid of its exported EDF: from the folder's time zero,
+    lengthened to whole 1-s data records when the rate allows them.
+
+    Parameters
+    ----------
+    raw : RawFolder
+        The session or record folder.
+    band, stream : str
+        Which band folder and stream.
+    channels : list of str, optional
+        Only these channels, read for the caller alone (default: every channel, kept in
+        ``raw``).
+
+    Returns
+    -------
+    RegularSignal
+    """
+    if channels is None:
+        table = raw.table(band, stream)
+    else:
+        table = raw.table(band, stream, channels, keep=False)
+    fs = (table.schema.metadata or {}).get(b"fs", b"").decode()
+    return regular_signal(table, raw.t0, pad_to=1.0 if fs and float(fs).is_integer() else None)
+
+
 def _write_edf(raw: RawFolder, band: str, stream: str, path: Path,
                participant: str) -> ExportedFile:
     import edfio
 
-    sig = regular_signal(raw.table(band, stream), raw.t0,
-                         pad_to=1.0 if float(_stream_fs(raw, band, stream)).is_integer() else None)
+    sig = export_signal(raw, band, stream)
     roles = raw.roles(participant)
     start = raw.wall_time()
     signals = []
     eeg = ""
     for name, x in zip(sig.channels, sig.data, strict=True):
-        kind = {"roc": "eog"}.get(roles.get(name, stream), roles.get(name, stream))
-        label = f"{_PREFIX.get(kind, kind.upper())} {name}"[:16]
+        label = channel_label(name, stream, roles)
         if roles.get(name) == "eeg":
             eeg = label
         values = x[sig.present]

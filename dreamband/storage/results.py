@@ -4,6 +4,7 @@ Layout under an output folder ``OUT``::
 
     OUT/epochs/night=<night>/part-0.parquet
     OUT/rem_periods/night=<night>/part-0.parquet
+    OUT/spindles/night=<night>/part-0.parquet
     OUT/nights/night=<night>/part-0.parquet
     OUT/group_windows/session=<session>/part-0.parquet
     OUT/errors/night=<night>/part-0.parquet
@@ -46,12 +47,14 @@ __all__ = [
     "night_key",
     "read_table",
     "rem_periods_table",
+    "spindles_table",
     "write_night",
     "write_table_partition",
 ]
 
-#: Version of the table schemas, stored in every file's metadata.
-SCHEMA_VERSION = "1"
+#: Version of the table schemas, stored in every file's metadata (2: the ``spindles``
+#: table and the nights' spindle columns).
+SCHEMA_VERSION = "2"
 
 _PROB_COLUMNS = ("p_W", "p_N1", "p_N2", "p_N3", "p_NREM", "p_REM")
 
@@ -82,6 +85,23 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("confidence", pa.float32()),
         ]
     ),
+    "spindles": pa.schema(
+        [
+            ("participant", pa.string()),
+            ("channel", pa.string()),
+            ("start_s", pa.float64()),
+            ("end_s", pa.float64()),
+            ("duration_s", pa.float32()),
+            ("peak_s", pa.float64()),
+            ("start_time", pa.timestamp("ms")),
+            ("amplitude_uv", pa.float32()),
+            ("rms_uv", pa.float32()),
+            ("frequency_hz", pa.float32()),
+            ("oscillations", pa.int16()),
+            ("symmetry", pa.float32()),
+            ("stage", pa.string()),
+        ]
+    ),
     "nights": pa.schema(
         [
             ("participant", pa.string()),
@@ -103,9 +123,12 @@ SCHEMAS: dict[str, pa.Schema] = {
                     "N1_min", "N1_pct", "N2_min", "N2_pct", "N3_min", "N3_pct",
                     "NREM_min", "NREM_pct", "REM_min", "REM_pct",
                     "ref_kappa", "ref_accuracy", "artefact_pct", "signal_valid_pct",
+                    "spindle_density_N2_per_min", "spindle_density_N3_per_min",
+                    "spindle_frequency_hz",
                 )
             ],
             ("ref_epochs", pa.int32()),
+            ("spindles", pa.int32()),
         ]
     ),
     "group_windows": pa.schema(
@@ -259,6 +282,49 @@ def rem_periods_table(
             "confidence": pa.array([p.confidence for p in rows], pa.float32()),
         },
         schema=SCHEMAS["rem_periods"],
+    )
+
+
+def spindles_table(sp: Any, participant: str, start_time: datetime | None = None) -> pa.Table:
+    """The ``spindles`` rows of one night.
+
+    Parameters
+    ----------
+    sp : dreamband.spindles.Spindles
+        The night's spindles; times in seconds on the night's epoch clock (``onset_s``).
+    participant : str
+        Stored in each row.
+    start_time : datetime, optional
+        Wall-clock time at 0 s (the hypnogram's start time minus its offset), for the
+        ``start_time`` column (null without it).
+    """
+    from dreamband.core.stages import SleepStage
+
+    n = len(sp)
+    if start_time is None:
+        starts = pa.nulls(n, pa.timestamp("ms"))
+    else:
+        base = np.datetime64(start_time.replace(tzinfo=None), "ms")
+        starts = pa.array(base + np.round(sp.start * 1000).astype("timedelta64[ms]"),
+                          pa.timestamp("ms"))
+    labels = {int(c): c.label for c in SleepStage}
+    return pa.table(
+        {
+            "participant": pa.array([participant] * n, pa.string()),
+            "channel": pa.array([sp.channel] * n, pa.string()),
+            "start_s": pa.array(sp.start, pa.float64()),
+            "end_s": pa.array(sp.end, pa.float64()),
+            "duration_s": pa.array(sp.duration, pa.float32()),
+            "peak_s": pa.array(sp.peak, pa.float64()),
+            "start_time": starts,
+            "amplitude_uv": pa.array(sp.amplitude, pa.float32()),
+            "rms_uv": pa.array(sp.rms, pa.float32()),
+            "frequency_hz": pa.array(sp.frequency, pa.float32(), from_pandas=True),
+            "oscillations": pa.array(sp.oscillations, pa.int16()),
+            "symmetry": pa.array(sp.symmetry, pa.float32()),
+            "stage": pa.array([labels.get(int(c), "?") for c in sp.stage], pa.string()),
+        },
+        schema=SCHEMAS["spindles"],
     )
 
 
