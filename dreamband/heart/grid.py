@@ -15,15 +15,26 @@ import numpy as np
 
 from dreamband.heart.rr import clean_hr, rr_from_beats
 
-__all__ = ["GRID_FS", "HeartSeries", "beats_to_hr", "hold_on_grid", "prepare_beats", "prepare_hr"]
+__all__ = [
+    "GRID_FS",
+    "MAX_HOLD_S",
+    "HeartSeries",
+    "beats_to_hr",
+    "hold_on_grid",
+    "prepare_beats",
+    "prepare_hr",
+]
 
 #: Grid rate in Hz used for spectral HRV (Nyquist 1 Hz, above the 0.4 Hz HF band).
 GRID_FS = 2.0
 
+#: Longest time (s) a sample is held on the grid; older ones leave NaN (a gap).
+MAX_HOLD_S = 3.0
+
 
 def hold_on_grid(
     t: np.ndarray, values: np.ndarray, valid: np.ndarray, fs: float, n: int,
-    max_age: float = 3.0,
+    max_age: float = MAX_HOLD_S,
 ) -> np.ndarray:
     """Sample-and-hold an irregular series onto ``tau_j = j / fs`` for ``j < n``.
 

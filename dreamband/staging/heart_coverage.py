@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dreamband.heart.grid import GRID_FS
+from dreamband.heart.grid import GRID_FS, MAX_HOLD_S
 from dreamband.io.rr_csv import RR_MS_RANGE
 from dreamband.staging.gaps import MAX_MISSING
 
@@ -27,7 +27,7 @@ __all__ = ["HR_MAX_AGE", "MIN_COVERAGE", "epoch_coverage", "uncovered_epochs"]
 MIN_COVERAGE = 1.0 - MAX_MISSING
 
 #: Longest time (s) a heart-rate sample covers after it (the feature grid's hold).
-HR_MAX_AGE = 3.0
+HR_MAX_AGE = MAX_HOLD_S
 
 _RR_MAX = RR_MS_RANGE[1] / 1000.0
 
