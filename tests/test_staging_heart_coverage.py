@@ -223,3 +223,17 @@ def test_restaged_chest_strap_leaves_its_dropout_unscored(
     assert (hyp.stages[22:38] == -1).all() and np.isnan(hyp.probabilities[22:38]).all()
     assert (hyp.stages[2:18] >= 0).all() and (hyp.stages[42:58] >= 0).all()
     assert hyp.meta["unscored_epochs"] >= 16
+
+
+def test_heart_rate_sampled_too_slowly_is_refused_with_its_cadence(tmp_path) -> None:
+    """A watch export with one HR value every 5 s: the feature grid holds a sample 3 s, so
+    the night would come out unscored throughout; the file is refused, saying why."""
+    from dreamband.errors import InputFileError
+    from dreamband.staging.heart import stage_heart_file
+
+    t = np.arange(0.0, 3600.0, 5.0)
+    path = tmp_path / "watch.csv"
+    path.write_text("time_s,hr_bpm\n" + "".join(f"{a:.1f},{60 + (a % 7):.1f}\n" for a in t))
+    with pytest.raises(InputFileError, match=r"watch\.csv: heart-rate samples come every "
+                                             r"5\.0 s \(median\)"):
+        stage_heart_file(path)

@@ -28,7 +28,7 @@ from dreamband.features.heart import EPOCH
 from dreamband.features.heart_context import feature_names, heart_features
 from dreamband.features.heart_lag import split_lag
 from dreamband.heart.grid import HeartSeries, prepare_beats, prepare_hr
-from dreamband.staging.heart_coverage import MIN_COVERAGE, uncovered_epochs
+from dreamband.staging.heart_coverage import HR_MAX_AGE, MIN_COVERAGE, uncovered_epochs
 from dreamband.staging.heart_model import CLASS_NAMES, STAY, predict_night
 from dreamband.staging.heart_train import KIND, variant_name
 
@@ -168,6 +168,12 @@ def _series(beats_or_hr: Any) -> tuple[HeartSeries, float, Any, str, str]:
         raise ValueError(f"{source}: need matching 1-D times and hr with at least 3 samples")
     if np.any(np.diff(times) <= 0):
         raise ValueError(f"{source}: heart-rate sample times must increase")
+    step = float(np.median(np.diff(times)))
+    if step > HR_MAX_AGE:
+        # every grid point would be older than the feature grid holds a sample: all NaN
+        raise ValueError(
+            f"{source}: heart-rate samples come every {step:.1f} s (median); staging needs "
+            f"one at least every {HR_MAX_AGE:g} s, as a band streams them (about 1 Hz)")
     hs = prepare_hr(times, hr)
     return hs, float(times[-1]), getattr(beats_or_hr, "start_time", None), source, ""
 
