@@ -232,3 +232,35 @@ def test_dreams_experts(dreams_dir):
                 tot[k][1] += m["n_detected"] + m["n_reference"]
     assert tot[2][0] / tot[2][1] >= 0.60
     assert tot[1][0] / tot[1][1] >= 0.35
+
+
+def test_lost_packets_are_bridged_as_staging_bridges_them():
+    """A band losing one 47-ms packet every ~5 s (1 % of them): the signal has a NaN hole
+    every few seconds, no piece lasts an epoch; the holes are bridged as staging bridges
+    them, and the planted spindles are found as on the whole signal."""
+    x, s, e = _planted()
+    rng = np.random.default_rng(8)
+    holed = x.copy()
+    for t in np.cumsum(rng.uniform(2.0, 8.0, 200)):
+        i = round(t * FS)
+        holed[i : i + 5] = np.nan
+    assert np.isnan(holed[: x.size]).any()
+    clean = detect_spindles(x, FS)
+    sp = detect_spindles(holed, FS)
+    assert sp.meta["pieces"] == 1
+    m = match_intervals(s, e, sp.start, sp.end)
+    assert m["recall"] >= 0.9 and abs(len(sp) - len(clean)) <= 2
+
+
+def test_bridge_small_gaps_keeps_large_ones():
+    from dreamband.staging.gaps import bridge_small_gaps
+
+    x = np.arange(3000, dtype=float)  # 30 s at 100 Hz: 10-s epochs below
+    assert bridge_small_gaps(x, FS, 10.0) is x
+    y = x.copy()
+    y[100:150] = np.nan  # 5 % of epoch 0: bridged (the line continues)
+    y[1200:1900] = np.nan  # 70 % of epoch 1: stays a gap
+    z = bridge_small_gaps(y, FS, 10.0)
+    assert np.allclose(z[100:150], x[100:150])
+    assert np.isnan(z[1000:2000]).all() and np.isfinite(z[:1000]).all()
+    assert np.isfinite(z[2000:]).all()

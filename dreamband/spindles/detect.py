@@ -9,6 +9,7 @@ from scipy import signal
 
 from dreamband.features.detectors import spindle_intervals
 from dreamband.signal.filters import mains_notch_sos, remove_mains
+from dreamband.staging.gaps import bridge_small_gaps
 
 __all__ = ["Spindles", "detect_spindles", "empty_spindles"]
 
@@ -143,8 +144,11 @@ def detect_spindles(
     ----------
     x : numpy.ndarray
         1-D EEG in µV. NaN marks gaps (as :func:`dreamband.io.edf.read_edf` gives for
-        EDF+D files): the pieces between them are searched on their own, each with its
-        own threshold; pieces shorter than one epoch are skipped.
+        EDF+D files and lost band samples): as in staging, an epoch missing at most 20 %
+        of its samples is bridged by linear interpolation
+        (:func:`dreamband.staging.gaps.bridge_small_gaps`); the pieces between larger
+        gaps are searched on their own, each with its own threshold; pieces shorter than
+        one epoch are skipped.
     fs : float
         Sampling rate in Hz (≥ 40 Hz: the sigma band needs it).
     channel : str
@@ -181,6 +185,7 @@ def detect_spindles(
         )
     if include is not None and stages is None:
         raise ValueError("include needs the night's stages")
+    x = bridge_small_gaps(x, fs, epoch_length)  # lost packets bridged, as staging does
     finite = np.isfinite(x)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.view(np.int8), [0]])))
     starts, ends, pieces = [], [], 0

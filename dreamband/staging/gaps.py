@@ -19,7 +19,8 @@ from dreamband.core.hypnogram import Hypnogram
 from dreamband.core.recording import Channel, Recording
 from dreamband.errors import InputFileError
 
-__all__ = ["MAX_MISSING", "gap_epochs", "gap_fraction", "join_scored", "spread"]
+__all__ = ["MAX_MISSING", "bridge_small_gaps", "gap_epochs", "gap_fraction", "join_scored",
+           "spread"]
 
 #: Largest fraction of an epoch without data that is still staged (the missing samples
 #: bridged by linear interpolation); the live engine's default ``max_missing``.
@@ -143,6 +144,45 @@ def join_scored(rec: Recording, names: list[str], keep: np.ndarray, epoch_length
         chans.append(Channel(c.name, data, c.fs, c.unit, c.kind))
     return Recording(chans, start_time=rec.start_time, source=rec.source,
                      participant=rec.participant)
+
+
+def bridge_small_gaps(x: np.ndarray, fs: float, epoch_length: float = 30.0) -> np.ndarray:
+    """A signal's small losses bridged by the staging rule, its large ones kept as NaN.
+
+    Within each epoch of the recording's grid (the last, partial one included) that misses
+    at most :data:`MAX_MISSING` of its samples, the missing (NaN) samples are filled by
+    linear interpolation; epochs missing more stay NaN throughout, so that detectors
+    (spindles, eye movements) search the pieces between them on their own. A band that
+    loses a packet every few seconds then gives one piece, not hundreds too short to search.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D signal, NaN where it has no data.
+    fs : float
+        Sampling rate in Hz.
+    epoch_length : float
+        Epoch length in seconds.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``x`` itself when it has no NaN, else a bridged float64 copy.
+    """
+    finite = np.isfinite(x)
+    if finite.all():
+        return x
+    per = max(round(epoch_length * fs), 1)
+    k = np.arange(x.size) // per  # epoch of each sample
+    missing = np.bincount(k, weights=~finite) / np.bincount(k)
+    lost = missing[k] > MAX_MISSING
+    y = np.asarray(x, dtype=np.float64).copy()
+    fill = ~finite & ~lost
+    ok = np.flatnonzero(finite)
+    if fill.any() and ok.size:
+        y[fill] = np.interp(np.flatnonzero(fill), ok, y[ok])
+    y[lost] = np.nan
+    return y
 
 
 def spread(hyp: Hypnogram, keep: np.ndarray) -> Hypnogram:

@@ -10,6 +10,7 @@ from dreamband.core.periods import RemPeriod
 from dreamband.core.recording import Recording
 from dreamband.core.stages import SleepStage
 from dreamband.spindles import Spindles
+from dreamband.staging.gaps import bridge_small_gaps
 
 __all__ = ["SPINDLE_STAGES", "night_events", "spindle_figures"]
 
@@ -59,8 +60,10 @@ def night_events(
     if chosen.get("eog") and periods:
         loc = rec.channel(chosen["eog"])
         roc = rec.channel(chosen["roc"]).data if chosen.get("roc") else None
-        x = loc.data
+        # lost packets bridged as staging bridges them; larger gaps searched around
+        x = bridge_small_gaps(loc.data, loc.fs, hyp.epoch_length)
         if roc is not None:
+            roc = bridge_small_gaps(roc, loc.fs, hyp.epoch_length)
             m = min(x.size, roc.size)
             x, roc = x[:m], roc[:m]
         times = detect_eye_movements(x, loc.fs, roc) + clock_offset
