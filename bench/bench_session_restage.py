@@ -64,6 +64,37 @@ def _stages(out: Path, who: str, n: int, origin: float) -> np.ndarray:
     return got
 
 
+def _spindle_scores(out: Path, records: list, origin: float) -> dict[str, dict[str, float]]:
+    """Pooled event F1 (overlap >= 0.2) of the spindles batch found in the raw streams and
+    of those found on the original files, against each DREAMS expert."""
+    from dreamband.evaluation.events import match_intervals
+    from dreamband.spindles import detect_spindles, read_event_intervals
+    from dreamband.staging.night_events import SPINDLE_STAGES
+
+    table = ds.dataset(out / "spindles", partitioning="hive").to_table().to_pandas()
+    folder = data_dir(None) / "dreams-spindles"
+    sums: dict[str, dict[str, list[float]]] = {}
+    for r in records:
+        mine = table[table.participant == r.name]
+        ch = select_inputs(r.recording).eeg
+        stages = stage_recording(r.recording, eeg=ch.name, eog="none", emg="none").stages
+        direct = detect_spindles(ch.data, ch.fs, stages=stages, include=SPINDLE_STAGES)
+        found = {"batch from raw streams": (mine.start_s.to_numpy() - origin,
+                                            mine.end_s.to_numpy() - origin),
+                 "batch on the original file": (direct.start, direct.end)}
+        for k in (1, 2):
+            path = folder / f"Visual_scoring{k}_{r.name}.txt"
+            if not path.exists():
+                continue
+            ref = read_event_intervals(path)
+            for v, (a, b) in found.items():
+                m = match_intervals(*ref, a, b)
+                acc = sums.setdefault(v, {}).setdefault(f"expert {k}", [0.0, 0.0])
+                acc[0] += 2 * m["matched"]
+                acc[1] += m["n_detected"] + m["n_reference"]
+    return {v: {e: a[0] / a[1] for e, a in d.items()} for v, d in sums.items()}
+
+
 def run(impaired: bool, tmp: Path, records: list) -> dict[str, dict]:
     sources = [resolve_source(str(tmp / f"{r.name}.edf"), name=r.name) for r in records]
     impair = Impairments(default={"loss": 0.01, "disconnects": [(600.0, 120.0)]}) \
@@ -106,6 +137,7 @@ def run(impaired: bool, tmp: Path, records: list) -> dict[str, dict]:
         iv = score_intervals(cms[v], NAMES)["kappa"]
         out[v] = {"n": int(rep["n"]), "kappa": rep["kappa"], "iv": iv,
                   "f1": rep["f1"], "macro_f1": rep["macro_f1"]}
+    out["spindles"] = _spindle_scores(tmp / f"batch-{session.name}-raw", records, origin)
     out["diff"] = paired_difference(cms["batch from raw streams"], cms["live stages"])
     out["diff_file"] = paired_difference(cms["batch from raw streams"],
                                          cms["batch on the original file"])
@@ -121,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = ["| links | stages | epochs | kappa (95 % interval, subjects resampled) | macro-F1 "
              "| F1 W / N1 / N2 / N3 / REM |", "|---|---|---|---|---|---|"]
     notes = []
+    spin = ["| links | spindles from the raw streams: F1 against expert 1 / expert 2 | on the "
+            "original files |", "|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         for r in records:
@@ -133,12 +167,18 @@ def main(argv: list[str] | None = None) -> int:
                 f1 = " / ".join(f"{x['f1'][n]:.2f}" for n in NAMES)
                 lines.append(f"| {links} | {v} | {x['n']} | {x['kappa']:.3f} ({x['iv'].low:.2f}-"
                              f"{x['iv'].high:.2f}) | {x['macro_f1']:.3f} | {f1} |")
+            sp = res["spindles"]
+            spin.append(f"| {links} | " + " | ".join(
+                f"{sp[v]['expert 1']:.3f} / {sp[v]['expert 2']:.3f}"
+                for v in ("batch from raw streams", "batch on the original file")) + " |")
             d, f = res["diff"], res["diff_file"]
             notes.append(f"{links}: batch from raw minus live kappa {d.estimate:+.3f} "
                          f"({d.low:+.3f} to {d.high:+.3f}); batch from raw minus batch on the "
                          f"original file {f.estimate:+.3f} ({f.low:+.3f} to {f.high:+.3f})")
     sec = time.perf_counter() - t0
-    text = "\n".join(lines + [""] + [f"- {n}" for n in notes])
+    text = "\n".join(lines + [""] + [f"- {n}" for n in notes] + [
+        "", "Spindles (`spindles` table of the batch output, N1-N3 epochs, on the session's "
+        "clock), pooled F1 of one-to-one matches at overlap >= 0.2:", ""] + spin)
     print(text)
     if not args.no_append:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
