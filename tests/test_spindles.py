@@ -213,6 +213,11 @@ def test_cli_clear_errors(spindle_edf, capsys):
     assert len(err) == 1 and "C9" in err[0] and "not found" in err[0]
     with pytest.raises(SystemExit, match="--stages"):
         cli.main(["spindles", str(path), "--stages", "N5"])
+    rr = path.with_name("rr.csv")
+    rr.write_text("rr_ms\n800\n810\n")
+    assert cli.main(["spindles", str(rr)]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "rr.csv" in err[0] and "spindles are found in EEG" in err[0]
 
 
 def test_dreams_experts(dreams_dir):

@@ -64,7 +64,13 @@ def run(args: argparse.Namespace) -> int:
     from dreamband.staging.inputs import read_recording
 
     include = _stage_codes(args.stages)
-    rec = read_recording(Path(args.input))
+    path = Path(args.input)
+    if path.suffix.lower() in (".csv", ".hea", ".ecg"):
+        from dreamband.errors import InputFileError
+
+        raise InputFileError(path, "spindles are found in EEG; this is a heart input (RR, "
+                             "heart rate or beats): give an EDF/BDF, DREAMS .txt or .npz")
+    rec = read_recording(path)
     names = [c.strip() for c in args.eeg.split(",") if c.strip()] if args.eeg else []
     channels = [rec.channel(n) for n in names] if names else [select_inputs(rec).eeg]
     reference = read_event_intervals(args.compare) if args.compare else None
