@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+
+from dreamband.cli.event_args import add_event_arguments, load_event_night, stage_codes, write_table
 
 __all__ = ["register", "run"]
-
-_NREM = ("N1", "N2", "N3")
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -25,13 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="sleep spindles of a night (timing, amplitude, frequency, stage)",
         description=__doc__.split("\n\n")[0].split(": ", 1)[-1],
     )
-    p.add_argument("input", metavar="INPUT", help="recording: EDF/BDF, DREAMS .txt or .npz")
-    p.add_argument("--eeg", metavar="CH[,CH...]",
-                   help="EEG channel(s) to search (default: the channel staging picks)")
-    p.add_argument("--hypnogram", metavar="FILE", help="use this hypnogram instead of staging")
-    p.add_argument("--stages", default=",".join(_NREM), metavar="LIST",
-                   help="keep spindles in these stages (default N1,N2,N3; 'all' keeps every "
-                        "one, unscored epochs included)")
+    add_event_arguments(p, "spindles")
     p.add_argument("--compare", metavar="FILE",
                    help="expert scoring to compare with: DREAMS Visual_scoring .txt or a CSV "
                         "with start and end (or duration) columns")
@@ -40,44 +33,18 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
-def _stage_codes(text: str) -> tuple[int, ...] | None:
-    from dreamband.core.stages import parse_stage
-
-    if text.strip().lower() == "all":
-        return None
-    try:
-        return tuple(int(parse_stage(s.strip())) for s in text.split(",") if s.strip())
-    except ValueError as exc:
-        raise SystemExit(f"dreamband spindles: --stages: {exc}") from None
-
-
 def run(args: argparse.Namespace) -> int:
     """Detect the spindles and write the table; returns the exit code."""
-    from dreamband.io.dispatch import read_hypnogram
     from dreamband.spindles import (
         detect_spindles,
         read_event_intervals,
         spindle_summary,
         write_spindles_csv,
     )
-    from dreamband.staging.api import select_inputs, stage_recording
-    from dreamband.staging.inputs import read_recording
 
-    include = _stage_codes(args.stages)
-    path = Path(args.input)
-    if path.suffix.lower() in (".csv", ".hea", ".ecg"):
-        from dreamband.errors import InputFileError
-
-        raise InputFileError(path, "spindles are found in EEG; this is a heart input (RR, "
-                             "heart rate or beats): give an EDF/BDF, DREAMS .txt or .npz")
-    rec = read_recording(path)
-    names = [c.strip() for c in args.eeg.split(",") if c.strip()] if args.eeg else []
-    channels = [rec.channel(n) for n in names] if names else [select_inputs(rec).eeg]
+    include = stage_codes(args.stages, "spindles")
+    _, channels, hyp = load_event_night(args, "spindles")
     reference = read_event_intervals(args.compare) if args.compare else None
-    if args.hypnogram:
-        hyp = read_hypnogram(args.hypnogram)
-    else:
-        hyp = stage_recording(rec, eeg=channels[0].name)
     tables = []
     for ch in channels:
         try:
@@ -97,15 +64,7 @@ def run(args: argparse.Namespace) -> int:
         print(msg, file=sys.stderr)
         if reference is not None:
             _print_comparison(ch.name, reference, sp)
-    if args.out:
-        write_spindles_csv(tables, args.out)
-        print(f"wrote {args.out}", file=sys.stderr)
-    else:
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as tmp:
-            out = write_spindles_csv(tables, Path(tmp) / "spindles.csv")
-            sys.stdout.write(out.read_text("utf-8"))
+    write_table(tables, args.out, write_spindles_csv, "spindles.csv")
     return 0
 
 

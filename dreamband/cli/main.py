@@ -27,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "stage",
     "rem",
     "spindles",
+    "slow-waves",
     "evaluate",
     "train",
     "models",
@@ -54,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        module = importlib.import_module(f"dreamband.cli.cmd_{name}")
+        # a command name may hold hyphens (slow-waves); its module, underscores
+        module = importlib.import_module(f"dreamband.cli.cmd_{name.replace('-', '_')}")
         module.register(sub)
     return parser
 

@@ -69,6 +69,7 @@ __all__ = [
     "emg_tone",
     "eye_movements",
     "running_reference",
+    "slow_wave_intervals",
     "slow_waves",
     "spindle_intervals",
     "spindles",
@@ -370,6 +371,61 @@ def amplitude_factor(wave_ptp_max: np.ndarray) -> tuple[float, float]:
     return 1.0, s
 
 
+def _slow_wave_events(
+    x: np.ndarray,
+    fs: float,
+    epoch_length: float,
+    causal: bool,
+    threshold_uv: float,
+    cache: dict | None,
+    adapt: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, float, int, float]:
+    """The slow waves of :func:`slow_waves`, one entry per wave.
+
+    Returns
+    -------
+    tuple
+        Starts and ends (samples of the ~10-Hz decimated signal: the zero crossings
+        opening the negative and closing the positive half-wave), peak-to-peak amplitudes
+        (µV, ``float32``) and durations (s) of the waves at or above the threshold; the
+        decimated rate, its samples per epoch, the number of whole epochs and the
+        threshold used (after ``adapt``).
+    """
+    n_ep = int(x.size // round(epoch_length * fs))
+    xd, fsd = decimate_to(x, fs, 10.0, cache)
+    n_per = epoch_length * fsd
+    y = _filt32(xd, bandpass_sos(0.5, 2.0, fsd, order=2).astype(np.float32), causal)
+    amp = _filt32(xd, bandpass_sos(0.3, 4.0, fsd, order=2).astype(np.float32), causal)
+    sign = y >= 0
+    zc = np.flatnonzero(sign[1:] != sign[:-1]) + 1
+    if zc.size < 3:
+        none = np.zeros(0, dtype=np.int64)
+        return (none, none, np.zeros(0, np.float32), np.zeros(0), fsd, n_per, n_ep,
+                threshold_uv)
+    # one pass for both extremes: the maximum of amp over a positive half-wave and of
+    # -amp (= minus the minimum) over a negative one
+    seg_s, seg_e = zc[:-1], zc[1:]
+    # y (read only through ``sign`` from here on) and amp are the work space
+    ext = _half_wave_extremes(amp, sign, seg_s, seg_e, spare=y)
+    # wave = negative half-wave i followed by positive half-wave i + 1 (its
+    # peak-to-peak is max over i + 1 minus min over i); half-waves alternate in sign,
+    # so the waves start at every other one from the first negative half-wave
+    j0 = int(sign[seg_s[0]])
+    last = seg_s.size - 1
+    start, end = seg_s[j0:last:2], seg_e[j0 + 1 :: 2]
+    ptp = ext[j0 + 1 :: 2] + ext[j0:last:2]
+    dur = (end - start) / fsd
+    if adapt and not causal:
+        valid = (dur >= 0.5) & (dur <= 2.0)
+        k_all = np.floor((start[valid] + end[valid]) / 2.0 / n_per).astype(np.int64)
+        inside_all = k_all < n_ep
+        largest = np.zeros(n_ep)
+        np.maximum.at(largest, k_all[inside_all], ptp[valid][inside_all])
+        threshold_uv = threshold_uv * amplitude_factor(largest)[0]
+    big = (ptp >= threshold_uv) & (dur >= 0.5) & (dur <= 2.0)
+    return start[big], end[big], ptp[big], dur[big], fsd, n_per, n_ep, threshold_uv
+
+
 def slow_waves(
     x: np.ndarray,
     fs: float,
@@ -390,7 +446,7 @@ def slow_waves(
     ``adapt`` (batch only: it reads the whole night) scales ``threshold_uv`` by the
     night's :func:`amplitude_factor`, so that a recording whose amplitude is far from a
     PSG's (a consumer headband's montage or gain) is not misread; PSG-like nights keep the
-    absolute threshold.
+    absolute threshold. :func:`slow_wave_intervals` gives the same waves as times.
 
     Returns
     -------
@@ -400,66 +456,36 @@ def slow_waves(
         no other large wave within 3 s); ``sw_ptp``: log10 of the largest wave's
         peak-to-peak amplitude (µV); ``threshold_uv``: the threshold used (a 0-d array).
     """
-    n_ep = int(x.size // round(epoch_length * fs))
-    xd, fsd = decimate_to(x, fs, 10.0, cache)
-    n_per = epoch_length * fsd
-    y = _filt32(xd, bandpass_sos(0.5, 2.0, fsd, order=2).astype(np.float32), causal)
-    amp = _filt32(xd, bandpass_sos(0.3, 4.0, fsd, order=2).astype(np.float32), causal)
-    sign = y >= 0
-    zc = np.flatnonzero(sign[1:] != sign[:-1]) + 1
-    frac = np.zeros(n_ep)
-    count = np.zeros(n_ep)
-    kc = np.zeros(n_ep)
+    s, e, p, d, fsd, n_per, n_ep, threshold_uv = _slow_wave_events(
+        x, fs, epoch_length, causal, threshold_uv, cache, adapt
+    )
     ptp_max = np.zeros(n_ep)
-    if zc.size >= 3:
-        # one pass for both extremes: the maximum of amp over a positive half-wave and of
-        # -amp (= minus the minimum) over a negative one
-        seg_s, seg_e = zc[:-1], zc[1:]
-        # y (read only through ``sign`` from here on) and amp are the work space
-        ext = _half_wave_extremes(amp, sign, seg_s, seg_e, spare=y)
-        # wave = negative half-wave i followed by positive half-wave i + 1 (its
-        # peak-to-peak is max over i + 1 minus min over i); half-waves alternate in sign,
-        # so the waves start at every other one from the first negative half-wave
-        j0 = int(sign[seg_s[0]])
-        last = seg_s.size - 1
-        start, end = seg_s[j0:last:2], seg_e[j0 + 1 :: 2]
-        ptp = ext[j0 + 1 :: 2] + ext[j0:last:2]
-        dur = (end - start) / fsd
-        if adapt and not causal:
-            valid = (dur >= 0.5) & (dur <= 2.0)
-            k_all = np.floor((start[valid] + end[valid]) / 2.0 / n_per).astype(np.int64)
-            inside_all = k_all < n_ep
-            largest = np.zeros(n_ep)
-            np.maximum.at(largest, k_all[inside_all], ptp[valid][inside_all])
-            threshold_uv = threshold_uv * amplitude_factor(largest)[0]
-        big = (ptp >= threshold_uv) & (dur >= 0.5) & (dur <= 2.0)
-        s, e, p, d = start[big], end[big], ptp[big], dur[big]
-        if causal:
-            # a wave is known once it ends, at the zero crossing (sample ``e``): its whole
-            # length counts in the epoch holding that sample
-            k = np.minimum(np.floor(e / n_per).astype(np.int64), n_ep)
-            frac = np.bincount(k, weights=(e - s).astype(float), minlength=n_ep + 1)[:n_ep]
-            frac = np.minimum(frac / n_per, 1.0)
-            pos = e.astype(float)
-        else:
-            frac = _coverage(s.astype(float), e.astype(float), n_per, n_ep)
-            pos = (s + e) / 2.0
-        count = _per_epoch_counts(pos, n_per, n_ep)
-        # K-complex: a large wave standing alone (no other large wave within 3 s)
-        c = (s + e) / 2.0
-        gap_before = np.diff(np.concatenate([[-np.inf], c])) / fsd
-        gap_after = np.diff(np.concatenate([c, [np.inf]])) / fsd
-        alone = (d <= 1.5) & (gap_before > KC_ALONE_S) & (gap_after > KC_ALONE_S)
-        kc_pos = pos
-        if causal:
-            # "alone" is only known once every wave centred within 3 s after it has
-            # ended (a wave lasts <= 2 s, so 4 s after its centre): counted then, so a
-            # stream cut at any epoch end gives the same counts
-            kc_pos = np.maximum(pos, c + KC_ALONE_S * fsd + 1.0 * fsd)
-        kc = _per_epoch_counts(kc_pos[alone], n_per, n_ep)
-        k = np.floor(pos / n_per).astype(np.int64)
-        inside = k < n_ep
-        np.maximum.at(ptp_max, k[inside], p[inside])
+    if causal:
+        # a wave is known once it ends, at the zero crossing (sample ``e``): its whole
+        # length counts in the epoch holding that sample
+        k = np.minimum(np.floor(e / n_per).astype(np.int64), n_ep)
+        frac = np.bincount(k, weights=(e - s).astype(float), minlength=n_ep + 1)[:n_ep]
+        frac = np.minimum(frac / n_per, 1.0)
+        pos = e.astype(float)
+    else:
+        frac = _coverage(s.astype(float), e.astype(float), n_per, n_ep)
+        pos = (s + e) / 2.0
+    count = _per_epoch_counts(pos, n_per, n_ep)
+    # K-complex: a large wave standing alone (no other large wave within 3 s)
+    c = (s + e) / 2.0
+    gap_before = np.diff(np.concatenate([[-np.inf], c])) / fsd
+    gap_after = np.diff(np.concatenate([c, [np.inf]])) / fsd
+    alone = (d <= 1.5) & (gap_before > KC_ALONE_S) & (gap_after > KC_ALONE_S)
+    kc_pos = pos
+    if causal:
+        # "alone" is only known once every wave centred within 3 s after it has
+        # ended (a wave lasts <= 2 s, so 4 s after its centre): counted then, so a
+        # stream cut at any epoch end gives the same counts
+        kc_pos = np.maximum(pos, c + KC_ALONE_S * fsd + 1.0 * fsd)
+    kc = _per_epoch_counts(kc_pos[alone], n_per, n_ep)
+    k = np.floor(pos / n_per).astype(np.int64)
+    inside = k < n_ep
+    np.maximum.at(ptp_max, k[inside], p[inside])
     return {
         "sw_fraction": frac,
         "sw_count": count,
@@ -467,6 +493,60 @@ def slow_waves(
         "sw_ptp": np.log10(ptp_max + 1.0),
         "threshold_uv": np.asarray(float(threshold_uv)),
     }
+
+
+def slow_wave_intervals(
+    x: np.ndarray,
+    fs: float,
+    epoch_length: float = 30.0,
+    causal: bool = False,
+    threshold_uv: float | None = None,
+    adapt: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The slow waves :func:`slow_waves` counts, as times: the staging evidence and the
+    slow-wave table are one detector.
+
+    With the defaults these are the waves the batch staging evidence counts
+    (:func:`dreamband.features.eeg.compute_evidence`: its threshold, the night's amplitude
+    adaptation, and the ~10-Hz signal made from the ~50-Hz one as there).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D EEG in µV.
+    fs : float
+        Sampling rate in Hz.
+    epoch_length : float
+        Epoch length (s): whole epochs set the amplitude adaptation; waves in a last
+        partial epoch are kept.
+    causal : bool
+        The live detector's waves (forward-only filters, no adaptation).
+    threshold_uv : float, optional
+        Peak-to-peak threshold on the 0.3-4 Hz band (default
+        :data:`dreamband.features.eeg.SW_THRESHOLD_UV`, the staging one).
+    adapt : bool
+        Batch only: scale the threshold by the night's amplitude, as staging does.
+
+    Returns
+    -------
+    start, end : numpy.ndarray
+        Times in seconds from the start of ``x`` (the zero crossings opening the negative
+        and closing the positive half-wave, on the ~10-Hz grid).
+    ptp : numpy.ndarray
+        Peak-to-peak amplitude the detector read (µV, 0.3-4 Hz band at ~10 Hz).
+    threshold : float
+        The threshold used (µV).
+    """
+    if threshold_uv is None:
+        from dreamband.features.eeg import SW_THRESHOLD_UV  # eeg imports this module
+
+        threshold_uv = SW_THRESHOLD_UV
+    cache: dict = {}
+    decimate_to(x, fs, 50.0, cache)  # the 10-Hz signal from this one, as staging makes it
+    s, e, p, _, fsd, _, _, thr = _slow_wave_events(
+        x, fs, epoch_length, causal, float(threshold_uv), cache, adapt
+    )
+    return s / fsd, e / fsd, p.astype(np.float64), float(thr)
 
 
 #: 0.1-s blocks per piece in :func:`_block_powers`: pieces of a few hundred kB stay in

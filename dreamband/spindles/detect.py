@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
 import numpy as np
 from scipy import signal
 
+from dreamband.events.search import (
+    EventTable,
+    check_event_signal,
+    searchable_pieces,
+    stage_at_centres,
+)
 from dreamband.features.detectors import spindle_intervals
-from dreamband.signal.filters import mains_notch_sos, remove_mains
-from dreamband.staging.gaps import bridge_small_gaps
 
 __all__ = ["Spindles", "detect_spindles", "empty_spindles"]
 
@@ -21,7 +26,7 @@ _PAD_S = 1.0
 
 
 @dataclass(frozen=True)
-class Spindles:
+class Spindles(EventTable):
     """Spindles of one channel; times in seconds from the recording start.
 
     Attributes
@@ -44,6 +49,10 @@ class Spindles:
         The channel searched.
     """
 
+    ARRAYS: ClassVar[tuple[str, ...]] = (
+        "start", "end", "peak", "amplitude", "rms", "frequency", "oscillations", "symmetry",
+        "stage",
+    )
     start: np.ndarray
     end: np.ndarray
     peak: np.ndarray
@@ -55,23 +64,6 @@ class Spindles:
     stage: np.ndarray
     channel: str = ""
     meta: dict = field(default_factory=dict, compare=False)
-
-    def __len__(self) -> int:
-        return int(self.start.size)
-
-    @property
-    def duration(self) -> np.ndarray:
-        """Durations in seconds."""
-        return self.end - self.start
-
-    def select(self, keep: np.ndarray) -> Spindles:
-        """The spindles where ``keep`` (a boolean mask) is True."""
-        arrays = {
-            name: getattr(self, name)[keep]
-            for name in ("start", "end", "peak", "amplitude", "rms", "frequency",
-                         "oscillations", "symmetry", "stage")
-        }
-        return Spindles(**arrays, channel=self.channel, meta=dict(self.meta))
 
 
 def empty_spindles(channel: str = "") -> Spindles:
@@ -171,46 +163,20 @@ def detect_spindles(
     ValueError
         If the signal is not 1-D, lasts less than one epoch, or is sampled too slowly.
     """
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 1:
-        raise ValueError(f"EEG must be 1-D; got shape {x.shape}")
-    if fs < 40:
-        raise ValueError(
-            f"EEG sampling rate {fs:g} Hz is too low for spindles (11-16 Hz); need at least 40 Hz"
-        )
-    if x.size < epoch_length * fs:
-        raise ValueError(
-            f"EEG lasts {x.size / fs:.1f} s; spindle detection needs at least one "
-            f"{epoch_length:g}-s epoch"
-        )
-    if include is not None and stages is None:
-        raise ValueError("include needs the night's stages")
-    x = bridge_small_gaps(x, fs, epoch_length)  # lost packets bridged, as staging does
-    finite = np.isfinite(x)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], finite.view(np.int8), [0]])))
-    starts, ends, pieces = [], [], 0
-    for a, b in zip(edges[::2], edges[1::2], strict=True):
-        if b - a < epoch_length * fs:
-            continue
-        piece = x[a:b]
-        if mains_notch_sos(fs) is not None:  # as the staging evidence does
-            piece = remove_mains(piece, fs)
-        s, e = spindle_intervals(piece, fs, epoch_length)
-        starts.append(s + a / fs)
-        ends.append(e + a / fs)
+    x = check_event_signal(x, fs, epoch_length, 40.0, "spindles (11-16 Hz)", include, stages)
+    found: list[tuple[np.ndarray, ...]] = []
+    pieces = 0
+    for a, piece in searchable_pieces(x, fs, epoch_length):
         pieces += 1
-    if not starts:
-        return empty_spindles(channel)
-    start = np.concatenate(starts)
-    end = np.concatenate(ends)
-    clean = x if finite.all() else np.where(finite, x, 0.0)
-    peak, amp, rms, freq, osc, sym = _properties(clean, fs, start, end)
-    stage = np.full(start.size, -1, dtype=np.int8)
-    if stages is not None:
-        st = np.asarray(stages)
-        k = np.floor(((start + end) / 2.0 - offset) / epoch_length).astype(np.int64)
-        ok = (k >= 0) & (k < st.size)
-        stage[ok] = st[k[ok]]
+        s, e = spindle_intervals(piece, fs, epoch_length)
+        if s.size:
+            peak, amp, rms, freq, osc, sym = _properties(piece, fs, s, e)
+            t0 = a / fs
+            found.append((s + t0, e + t0, peak + t0, amp, rms, freq, osc, sym))
+    if not found:
+        return replace(empty_spindles(channel), meta={"pieces": pieces})
+    start, end, peak, amp, rms, freq, osc, sym = (np.concatenate(c) for c in zip(*found))
+    stage = stage_at_centres(start, end, stages, epoch_length, offset)
     out = Spindles(start, end, peak, amp, rms, freq, osc, sym, stage, channel,
                    meta={"pieces": pieces})
     if include is not None:

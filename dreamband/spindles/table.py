@@ -11,6 +11,7 @@ import numpy as np
 
 from dreamband.core.stages import SleepStage
 from dreamband.errors import InputFileError
+from dreamband.events.search import stage_label, write_event_rows
 from dreamband.spindles.detect import Spindles
 
 __all__ = [
@@ -25,13 +26,6 @@ SPINDLE_COLUMNS = (
     "start", "end", "duration", "peak", "amplitude", "rms", "frequency", "oscillations",
     "symmetry", "stage", "channel",
 )
-
-
-def _stage_label(code: int) -> str:
-    try:
-        return SleepStage(int(code)).label
-    except ValueError:
-        return "?"
 
 
 def write_spindles_csv(tables: Sequence[Spindles], path: str | os.PathLike) -> Path:
@@ -57,15 +51,9 @@ def write_spindles_csv(tables: Sequence[Spindles], path: str | os.PathLike) -> P
                 f"{t.start[i]:.2f}", f"{t.end[i]:.2f}", f"{t.duration[i]:.2f}",
                 f"{t.peak[i]:.3f}", f"{t.amplitude[i]:.2f}", f"{t.rms[i]:.2f}",
                 "" if not np.isfinite(f) else f"{f:.2f}", int(t.oscillations[i]),
-                f"{t.symmetry[i]:.3f}", _stage_label(t.stage[i]), t.channel,
+                f"{t.symmetry[i]:.3f}", stage_label(t.stage[i]), t.channel,
             ]))
-    rows.sort(key=lambda r: r[0])
-    p = Path(path)
-    with open(p, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(SPINDLE_COLUMNS)
-        w.writerows(r for _, r in rows)
-    return p
+    return write_event_rows(path, SPINDLE_COLUMNS, rows)
 
 
 def _read_csv_intervals(p: Path) -> tuple[np.ndarray, np.ndarray]:
