@@ -172,7 +172,7 @@ def analyse_night(inp: NightInput, options: BatchOptions) -> NightResult:
     stats = sleep_statistics(window)
     lo, hi = window.offset, window.offset + window.duration
     in_window = [p for p in periods if p.end > lo and p.start < hi]
-    has_eog = _has_eog(hyp, inp)
+    has_eog = _has_eog(hyp)
     summary: dict[str, Any] = {
         "participant": inp.participant,
         "source": str(inp.path),
@@ -219,11 +219,12 @@ def _quality(hyp: Hypnogram, window: Hypnogram) -> dict[str, float]:
     return out
 
 
-def _has_eog(hyp: Hypnogram, inp: NightInput) -> bool:
-    """Eye movements were counted only for nights staged from EEG with an EOG channel
-    (files, record folders, live session participants restaged from their raw streams)."""
-    return inp.kind in ("eeg", "record", "session") and bool(
-        (hyp.meta.get("channels") or {}).get("eog"))
+def _has_eog(hyp: Hypnogram) -> bool:
+    """Eye movements were counted: the night was staged from EEG with an EOG channel (a
+    file, a record folder's band, a live participant restaged from its raw streams;
+    :func:`dreamband.staging.night_events.night_events` counts them whenever staging
+    picked one)."""
+    return bool((hyp.meta.get("channels") or {}).get("eog"))
 
 
 def _spindle_rows(spindles: Spindles | None, hyp: Hypnogram, participant: str) -> pa.Table:
