@@ -4,6 +4,7 @@ around its gaps, the stage of each event, and the CSV rows."""
 from dreamband.events.search import (
     EventTable,
     check_event_signal,
+    event_summary,
     searchable_pieces,
     stage_at_centres,
     stage_label,
@@ -13,6 +14,7 @@ from dreamband.events.search import (
 __all__ = [
     "EventTable",
     "check_event_signal",
+    "event_summary",
     "searchable_pieces",
     "stage_at_centres",
     "stage_label",

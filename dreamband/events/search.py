@@ -18,6 +18,7 @@ from dreamband.staging.gaps import bridge_small_gaps
 __all__ = [
     "EventTable",
     "check_event_signal",
+    "event_summary",
     "searchable_pieces",
     "stage_at_centres",
     "stage_label",
@@ -32,6 +33,7 @@ class EventTable:
     ARRAYS: ClassVar[tuple[str, ...]] = ()
     start: np.ndarray
     end: np.ndarray
+    stage: np.ndarray
     meta: dict
 
     def __len__(self) -> int:
@@ -153,3 +155,44 @@ def write_event_rows(
         w.writerow(columns)
         w.writerows(r for _, r in rows)
     return p
+
+
+def event_summary(
+    events: EventTable,
+    stages: np.ndarray | None,
+    epoch_length: float,
+    density_stages: Sequence[SleepStage],
+    means: dict[str, np.ndarray],
+) -> dict:
+    """A night's event figures: count, density per minute of stages, means.
+
+    Parameters
+    ----------
+    events : EventTable
+        The night's events, with a ``stage`` per event (set from ``stages``).
+    stages : numpy.ndarray, optional
+        Stage codes of the night's epochs, for the densities.
+    epoch_length : float
+        Epoch length of ``stages`` in seconds.
+    density_stages : sequence of SleepStage
+        Stages to give a density for (those the night holds).
+    means : dict
+        Name -> per-event values, averaged over the finite ones (NaN without any).
+
+    Returns
+    -------
+    dict
+        ``count``, ``density`` (stage label -> events per minute of that stage), and one
+        mean per entry of ``means``.
+    """
+    out: dict = {"count": len(events), "density": {}}
+    if stages is not None:
+        st = np.asarray(stages)
+        for code in density_stages:
+            minutes = np.count_nonzero(st == code) * epoch_length / 60.0
+            if minutes > 0:
+                out["density"][code.label] = np.count_nonzero(events.stage == code) / minutes
+    for name, values in means.items():
+        v = values[np.isfinite(values)]
+        out[name] = float(v.mean()) if v.size else float("nan")
+    return out

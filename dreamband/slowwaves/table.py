@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from dreamband.core.stages import SleepStage
-from dreamband.events.search import stage_label, write_event_rows
+from dreamband.events.search import event_summary, stage_label, write_event_rows
 from dreamband.slowwaves.detect import SlowWaves
 
 __all__ = ["SLOW_WAVE_COLUMNS", "slow_wave_summary", "write_slow_waves_csv"]
@@ -73,14 +73,5 @@ def slow_wave_summary(
         ``count``, ``density`` (stage label → slow waves per minute of that stage, for
         N2 and N3 when the night holds them), ``ptp`` (µV) and ``frequency`` (Hz) means.
     """
-    out: dict = {"count": len(sw), "density": {}}
-    if stages is not None:
-        st = np.asarray(stages)
-        for code in (SleepStage.N2, SleepStage.N3):
-            minutes = np.count_nonzero(st == code) * epoch_length / 60.0
-            if minutes > 0:
-                out["density"][code.label] = np.count_nonzero(sw.stage == code) / minutes
-    for name, values in (("ptp", sw.ptp), ("frequency", sw.frequency)):
-        v = values[np.isfinite(values)]
-        out[name] = float(v.mean()) if v.size else float("nan")
-    return out
+    return event_summary(sw, stages, epoch_length, (SleepStage.N2, SleepStage.N3),
+                         {"ptp": sw.ptp, "frequency": sw.frequency})

@@ -11,7 +11,7 @@ import numpy as np
 
 from dreamband.core.stages import SleepStage
 from dreamband.errors import InputFileError
-from dreamband.events.search import stage_label, write_event_rows
+from dreamband.events.search import event_summary, stage_label, write_event_rows
 from dreamband.spindles.detect import Spindles
 
 __all__ = [
@@ -140,15 +140,7 @@ def spindle_summary(sp: Spindles, stages: np.ndarray | None, epoch_length: float
         ``count``, ``density`` (stage label → spindles per minute of that stage, for the
         NREM stages the night holds), ``duration``, ``frequency``, ``amplitude`` (means).
     """
-    out: dict = {"count": len(sp), "density": {}}
-    if stages is not None:
-        st = np.asarray(stages)
-        for code in (SleepStage.N1, SleepStage.N2, SleepStage.N3):
-            minutes = np.count_nonzero(st == code) * epoch_length / 60.0
-            if minutes > 0:
-                out["density"][code.label] = np.count_nonzero(sp.stage == code) / minutes
-    for name, values in (("duration", sp.duration), ("frequency", sp.frequency),
-                         ("amplitude", sp.amplitude)):
-        v = values[np.isfinite(values)]
-        out[name] = float(v.mean()) if v.size else float("nan")
-    return out
+    return event_summary(
+        sp, stages, epoch_length, (SleepStage.N1, SleepStage.N2, SleepStage.N3),
+        {"duration": sp.duration, "frequency": sp.frequency, "amplitude": sp.amplitude},
+    )
