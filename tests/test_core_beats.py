@@ -1,4 +1,4 @@
-"""BeatSeries: validation and RR properties."""
+"""BeatSeries: validation and RR properties; beats from intervals with their closing times."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dreamband.core import BeatSeries
+from dreamband.core.beats import beats_from_intervals
 
 
 @given(st.lists(st.floats(0.3, 2.0), min_size=1, max_size=100), st.floats(0, 1000))
@@ -34,3 +35,27 @@ def test_validation_names_the_bad_beat():
 def test_short_series_have_zero_duration():
     assert BeatSeries(np.array([5.0])).duration == 0.0
     assert BeatSeries(np.array([])).rr.size == 0
+
+
+@given(st.lists(st.tuples(st.floats(0.3, 2.0), st.booleans(), st.floats(-4e-7, 4e-7)),
+                min_size=1, max_size=80), st.floats(-1, 1000))
+def test_beats_from_intervals_keeps_every_interval_and_spans_no_gap(rows, t0):
+    """Intervals with their closing beats, some rows lost, times rounded: the beats are
+    exactly those the kept intervals touch, so every kept interval is an interval of the
+    result and a lost stretch is a gap, not an interval."""
+    rr = np.array([r for r, _, _ in rows])
+    beats = t0 + np.concatenate([[0.0], np.cumsum(rr)])
+    keep = np.array([k for _, k, _ in rows])
+    if not keep.any():
+        keep[0] = True
+    noise = np.array([e for _, _, e in rows])
+    closes, kept_rr = beats[1:][keep] + noise[keep], rr[keep]
+    got = beats_from_intervals(closes, kept_rr)
+    touched = np.unique(np.concatenate([np.flatnonzero(keep), np.flatnonzero(keep) + 1]))
+    np.testing.assert_allclose(got, beats[touched], atol=1e-6)
+    pos = np.searchsorted(got, closes - 1e-6)
+    np.testing.assert_allclose(np.diff(got)[pos - 1], kept_rr, atol=2e-6)
+
+
+def test_beats_from_intervals_of_nothing():
+    assert beats_from_intervals(np.array([]), np.array([])).size == 0

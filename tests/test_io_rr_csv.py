@@ -24,6 +24,18 @@ def test_rr_with_times_places_beats(tmp_path):
     np.testing.assert_allclose(beats.times, [9.2, 10.0, 11.0])
 
 
+def test_rr_after_skipped_beats_opens_a_stretch(tmp_path):
+    """Rows that skip beats (lost notifications): the interval after the gap starts at its
+    own opening beat, so the file's intervals are the series' intervals and no interval
+    spans the gap; a time that differs from the previous beat only by rounding is not a
+    gap."""
+    path = tmp_path / "rr.csv"
+    path.write_text("rr_ms,time_s\n800,10.0\n1000,11.0\n900,15.0\n950,15.9504\n")
+    beats = read_rr_csv(path)
+    np.testing.assert_allclose(beats.times, [9.2, 10.0, 11.0, 14.1, 15.0, 15.9504])
+    np.testing.assert_allclose(beats.rr[[0, 1, 3, 4]], [0.8, 1.0, 0.9, 0.9504])
+
+
 def test_hr_samples(tmp_path):
     path = tmp_path / "hr.csv"
     path.write_text("time_s,hr_bpm\n0,60\n5,62.5\n")

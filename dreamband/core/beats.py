@@ -7,7 +7,46 @@ from datetime import datetime
 
 import numpy as np
 
-__all__ = ["BeatSeries"]
+__all__ = ["STRETCH_GAP_S", "BeatSeries", "beats_from_intervals"]
+
+#: Smallest gap (s) between an interval's opening beat and the previous interval's closing
+#: beat that counts as lost beats: a lost beat takes at least 0.2 s, while the two sides of
+#: one beat differ only by rounding (a file's printed decimals, 1/1024-s RR units).
+STRETCH_GAP_S = 0.1
+
+
+def beats_from_intervals(closes: np.ndarray, rr: np.ndarray,
+                         gap: float = STRETCH_GAP_S) -> np.ndarray:
+    """Beat times from RR intervals given with the time of the beat that closes each.
+
+    Every closing beat is a beat. An interval's opening beat (``closes - rr``) is a beat of
+    its own where it does not fall on the previous interval's closing beat: for the first
+    interval, and after lost intervals (a stretch of the series missing, e.g. lost BLE
+    notifications). So no interval of the input is lost, and none is made up across a gap.
+
+    Parameters
+    ----------
+    closes : numpy.ndarray
+        Closing-beat times (s), increasing.
+    rr : numpy.ndarray
+        Intervals (s), one per closing beat.
+    gap : float
+        Smallest opening-to-previous-closing distance (s) taken as missing beats
+        (:data:`STRETCH_GAP_S`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Strictly increasing beat times.
+    """
+    closes = np.asarray(closes, dtype=float)
+    rr = np.asarray(rr, dtype=float)
+    if closes.size == 0:
+        return closes
+    opens = closes - rr
+    starts = np.concatenate([[True], opens[1:] - closes[:-1] > gap])
+    times = np.sort(np.concatenate([opens[starts], closes]))
+    return times[np.concatenate([[True], np.diff(times) > 1e-6])]
 
 
 @dataclass(frozen=True)

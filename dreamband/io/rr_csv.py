@@ -1,8 +1,10 @@
 """Heart data in CSV: RR intervals (``rr_ms`` [, ``time_s``]) or heart rate (``time_s,hr_bpm``).
 
 RR files hold one interval per row in milliseconds; with a ``time_s`` column it is the time
-of the beat that closes the interval (seconds from the recording start), otherwise beat
-times are the cumulative sum of the intervals (the first beat at 0 s). HR files hold
+of the beat that closes the interval (seconds from the recording start), and rows may skip
+beats (lost notifications): an interval that does not start at the previous row's beat
+opens a stretch of its own. Without ``time_s`` the intervals are taken as consecutive: beat
+times are their cumulative sum (the first beat at 0 s). HR files hold
 irregular or regular samples of heart rate in beats per minute.
 """
 
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dreamband.core.beats import BeatSeries
+from dreamband.core.beats import BeatSeries, beats_from_intervals
 from dreamband.errors import InputFileError
 from dreamband.io.text import text_lines
 
@@ -95,9 +97,11 @@ def read_rr_csv(path: str | os.PathLike) -> BeatSeries:
     Returns
     -------
     BeatSeries
-        With ``time_s``: the first beat is placed ``rr[0]`` before ``time_s[0]``, then the
-        given times. Without: beats at ``0, cumsum(rr)``. So ``result.rr`` (seconds)
-        reproduces the file's intervals when they agree with ``time_s``.
+        With ``time_s``: the given times, and the opening beat of every interval that does
+        not start at the previous row's beat (the first, and each after skipped beats;
+        :func:`dreamband.core.beats.beats_from_intervals`), so every interval of the file
+        is an interval of the result and none spans a gap. Without: beats at
+        ``0, cumsum(rr)``.
 
     Raises
     ------
@@ -115,7 +119,7 @@ def read_rr_csv(path: str | os.PathLike) -> BeatSeries:
     if "time_s" in header:
         t = _column(path, header, body, "time_s")
         _increasing(path, body, t, "time_s")
-        times = np.concatenate([[t[0] - rr[0]], t])
+        times = beats_from_intervals(t, rr)
     else:
         times = np.concatenate([[0.0], np.cumsum(rr)])
     return BeatSeries(times=times, source=str(path), participant=path.stem)

@@ -14,7 +14,12 @@ expert can score a headband night and ``dreamband stage`` can stage it again in 
 * RR intervals become ``<participant>-rr.csv`` (``rr_ms,time_s``) and heart rate
   ``<participant>-hr.csv`` (``time_s,hr_bpm``), the formats ``dreamband stage`` reads.
   Values no heart produces (RR outside 200-3000 ms, HR outside 20-300 bpm, e.g. the 0 a
-  strap sends before it has a beat) are left out and counted.
+  strap sends before it has a beat) are left out and counted. ``time_s`` is the time of
+  the beat closing the interval (rebuilt from the notifications), and both columns are
+  written with the decimals that read back as the same numbers, so ``dreamband stage`` and
+  ``dreamband batch`` get the beats that restaging the session uses (after lost
+  notifications an interval opens a stretch of its own:
+  :func:`dreamband.io.rr_csv.read_rr_csv`).
 
 Time zero of every file is the session's epoch-grid origin, so epoch ``k`` of a file is
 epoch ``k`` of the session; the EDF start time is the session's wall clock there (to the
@@ -199,7 +204,8 @@ def _write_csv(table: pa.Table, path: Path, stream: str, t0: float,
         t[plausible] = beat_times(t[plausible], v[plausible])  # the beat, not the notification
         v = v * 1000.0
         lo, hi = RR_MS_RANGE
-        header, rows = "rr_ms,time_s", lambda tt, vv: f"{vv:.3f},{tt:.6f}"
+        # shortest exact decimals: the file's beats are the session's, bit for bit
+        header, rows = "rr_ms,time_s", lambda tt, vv: f"{vv!r},{tt!r}"
     else:
         lo, hi = HR_BPM_RANGE
         header, rows = "time_s,hr_bpm", lambda tt, vv: f"{tt:.6f},{vv:.3f}"

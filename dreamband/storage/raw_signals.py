@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dreamband.core.beats import BeatSeries
+from dreamband.core.beats import BeatSeries, beats_from_intervals
 from dreamband.core.recording import Channel, Recording
 from dreamband.errors import InputFileError
 from dreamband.io.rr_csv import RR_MS_RANGE
@@ -351,7 +351,9 @@ def beats_from_rr(table: pa.Table, t0: float, source: str = "",
                   participant: str = "") -> BeatSeries:
     """Beats from an RR stream (rows: an interval in s at its notification's host time;
     :func:`beat_times`); the first beat of every stretch is placed one interval before
-    the beat that closes it.
+    the beat that closes it (:func:`dreamband.core.beats.beats_from_intervals`, as
+    :func:`dreamband.io.rr_csv.read_rr_csv` reads an exported RR CSV). A night's first
+    beat may fall before time zero: it opens the first interval, which ends on the grid.
 
     Raises
     ------
@@ -368,13 +370,7 @@ def beats_from_rr(table: pa.Table, t0: float, source: str = "",
         raise InputFileError(source or "RR stream", "no RR interval between 0.2 and 3 s")
     order = np.argsort(t, kind="stable")
     t, rr = t[order], rr[order]
-    closes = beat_times(t, rr)
-    opens = closes - rr
-    # a beat opening a stretch (after a loss, or the first) is a beat of its own
-    starts = np.concatenate([[True], np.abs(opens[1:] - closes[:-1]) > 1e-6])
-    times = np.sort(np.concatenate([opens[starts], closes]))
-    times = times[np.concatenate([[True], np.diff(times) > 1e-6])]
-    times = times[times >= 0.0]  # before time zero: outside the session's grid
+    times = beats_from_intervals(beat_times(t, rr), rr)
     return BeatSeries(times=times, source=source, participant=participant)
 
 
