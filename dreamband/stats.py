@@ -12,7 +12,11 @@ import numpy as np
 from dreamband.core.hypnogram import Hypnogram
 from dreamband.core.stages import SleepStage, WearableStage
 
-__all__ = ["STAT_FIELDS", "sleep_statistics"]
+__all__ = ["STAT_FIELDS", "WHOLE_DAY_S", "night_window", "sleep_statistics"]
+
+#: A hypnogram longer than this covers more than a night (Sleep-EDF's run for a whole day):
+#: its statistics are taken over the in-bed window (:meth:`Hypnogram.crop_in_bed`).
+WHOLE_DAY_S = 16 * 3600.0
 
 #: Fields returned by :func:`sleep_statistics`, in table order, with their units.
 STAT_FIELDS: dict[str, str] = {
@@ -83,3 +87,11 @@ def sleep_statistics(hyp: Hypnogram) -> dict[str, float]:
         out[f"{stage.label}_min"] = minutes
         out[f"{stage.label}_pct"] = 100.0 * minutes / tst if tst > 0 else float("nan")
     return out
+
+
+def night_window(hyp: Hypnogram) -> Hypnogram:
+    """The part of a hypnogram that the night's statistics describe: all of it, or the
+    in-bed window of one that covers more than :data:`WHOLE_DAY_S` and holds sleep."""
+    if hyp.duration > WHOLE_DAY_S and np.any(hyp.stages > 0):
+        return hyp.crop_in_bed()
+    return hyp

@@ -88,6 +88,35 @@ def test_hypnogram_minutes(tmp_path, capsys):
     assert re.search(r"N2\W+1\.5\W+3\W", text) and re.search(r"total\W+4\.0\W+8\W", text)
 
 
+def test_hypnogram_sleep_statistics(tmp_path, capsys):
+    """The night's statistics as batch reports them: text lines, and JSON with None where a
+    latency has no value; a whole-day hypnogram is described over its in-bed window."""
+    from dreamband.io import write_hypnogram
+
+    #            W  W  N1 N2 N2 W  N2 N3 REM REM W
+    stages = np.array([0, 0, 1, 2, 2, 0, 2, 3, 4, 4, 0])
+    path = write_hypnogram(Hypnogram(stages), tmp_path / "h.csv")
+    st = info_json(capsys, path)["statistics"]
+    assert (st["window_start_s"], st["window_end_s"]) == (0.0, 330.0)
+    assert st["tst_min"] == 3.5 and st["sol_min"] == 1.0 and st["waso_min"] == 0.5
+    assert st["rem_latency_min"] == 3.0 and st["awakenings"] == 1.0
+    assert st["REM_pct"] == pytest.approx(100 * 1.0 / 3.5)
+    assert cli.main(["info", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "TST 3.5 min, sleep efficiency 63.6 %, WASO 0.5 min" in text
+    assert "sleep-onset latency 1.0 min, REM latency 3.0 min, 1 awakenings" in text
+    assert "N3 0.5 min (14.3 %), REM 1.0 min (28.6 %)" in text
+
+    no_rem = write_hypnogram(Hypnogram(np.array([0, 2, 2, 0])), tmp_path / "n.csv")
+    assert info_json(capsys, no_rem)["statistics"]["rem_latency_min"] is None
+    day = np.zeros(2 * 24 * 60, dtype=int)  # 24 h of wake around 2 h of N2
+    day[1200:1440] = 2
+    whole = write_hypnogram(Hypnogram(day), tmp_path / "day.csv")
+    st = info_json(capsys, whole)["statistics"]
+    assert (st["window_start_s"], st["window_end_s"]) == ((1200 - 60) * 30.0, (1440 + 60) * 30.0)
+    assert st["tst_min"] == 120.0 and st["sol_min"] == 30.0
+
+
 def test_missing_file(tmp_path, capsys):
     err = fails(capsys, tmp_path / "absent.edf")
     assert "absent.edf" in err and "no such file" in err

@@ -15,7 +15,7 @@ from dreamband.core.hypnogram import Hypnogram
 from dreamband.core.periods import RemPeriod
 from dreamband.spindles import Spindles
 from dreamband.staging.night_events import spindle_figures
-from dreamband.stats import sleep_statistics
+from dreamband.stats import night_window, sleep_statistics
 from dreamband.storage.results import (
     SCHEMAS,
     epochs_table,
@@ -28,11 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from dreamband.batch.runner import BatchOptions
 
 __all__ = ["NightResult", "analyse_night", "nights_table", "stage_input"]
-
-#: Recordings longer than this are whole-day recordings (Sleep-EDF's are ~22 h): their
-#: statistics are computed over the in-bed window around the sleep found in them.
-WHOLE_DAY_S = 16 * 3600.0
-
 
 @dataclass
 class NightResult:
@@ -166,9 +161,7 @@ def analyse_night(inp: NightInput, options: BatchOptions) -> NightResult:
         of statistics over the in-bed window) tables.
     """
     hyp, periods, spindles = stage_input(inp, options)
-    window = hyp
-    if hyp.duration > WHOLE_DAY_S and np.any(hyp.stages > 0):
-        window = hyp.crop_in_bed()
+    window = night_window(hyp)
     stats = sleep_statistics(window)
     lo, hi = window.offset, window.offset + window.duration
     in_window = [p for p in periods if p.end > lo and p.start < hi]

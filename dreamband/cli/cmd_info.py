@@ -149,7 +149,30 @@ def _hypnogram_lines(h: dict[str, Any]) -> list[str]:
     if "in_bed" in h:
         ib = h["in_bed"]
         lines.append(f"in-bed window {ib['start_s']:g}-{ib['end_s']:g} s ({ib['n_epochs']} epochs)")
+    if "statistics" in h:
+        lines.extend(statistics_lines(h["statistics"]))
     return lines
+
+
+def _num(v: float | None, fmt: str) -> str:
+    return "n/a" if v is None else format(v, fmt)
+
+
+def statistics_lines(s: dict[str, Any]) -> list[str]:
+    """Three lines of a night's sleep statistics
+    (:func:`dreamband.io.summary.night_statistics`): times and efficiency, latencies and
+    awakenings, then each sleep stage in minutes and percent of TST."""
+    stages = [k[:-4] for k in s if k.endswith("_min") and f"{k[:-4]}_pct" in s]
+    per = ", ".join(f"{st} {_num(s[st + '_min'], '.1f')} min "
+                    f"({_num(s[st + '_pct'], '.1f')} %)" for st in stages)
+    return [
+        f"sleep statistics over {s['window_start_s']:g}-{s['window_end_s']:g} s: TST "
+        f"{_num(s['tst_min'], '.1f')} min, sleep efficiency "
+        f"{_num(s['sleep_efficiency'], '.1f')} %, WASO {_num(s['waso_min'], '.1f')} min",
+        f"  sleep-onset latency {_num(s['sol_min'], '.1f')} min, REM latency "
+        f"{_num(s['rem_latency_min'], '.1f')} min, {_num(s['awakenings'], '.0f')} awakenings",
+        f"  of TST: {per}" if per else "  no sleep stage in this scheme",
+    ]
 
 
 def render(summary: dict[str, Any], file: TextIO) -> None:

@@ -30,7 +30,8 @@ def _iso(t: datetime | None) -> str | None:
 
 
 def describe_hypnogram(hyp: Hypnogram, fmt: str = "") -> dict[str, Any]:
-    """Summary of a hypnogram: epochs, start, minutes per stage and in total, in-bed epochs."""
+    """Summary of a hypnogram: epochs, start, minutes per stage and in total, in-bed epochs,
+    sleep statistics (:func:`night_statistics`)."""
     minutes = hyp.minutes_per_stage()
     out: dict[str, Any] = {
         "kind": "hypnogram",
@@ -52,7 +53,21 @@ def describe_hypnogram(hyp: Hypnogram, fmt: str = "") -> dict[str, Any]:
             "start_s": crop.offset,
             "end_s": crop.offset + crop.duration,
         }
+    out["statistics"] = night_statistics(hyp)
     return out
+
+
+def night_statistics(hyp: Hypnogram) -> dict[str, Any]:
+    """The night's sleep statistics (:func:`dreamband.stats.sleep_statistics`) over the
+    window batch reports them on (:func:`dreamband.stats.night_window`), JSON-ready: the
+    window's start and end in seconds, NaN as None."""
+    from dreamband.stats import night_window, sleep_statistics
+
+    window = night_window(hyp)
+    stats = {k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+             for k, v in sleep_statistics(window).items()}
+    return {"window_start_s": window.offset, "window_end_s": window.offset + window.duration,
+            **stats}
 
 
 def describe_recording(rec: Recording, fmt: str = "") -> dict[str, Any]:
