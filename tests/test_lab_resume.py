@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -95,13 +96,19 @@ def _epochs(table: pa.Table, who: str) -> list[int]:
 # ----------------------------------------------------------------------------- the resume
 @pytest.mark.usefixtures("heart_models")
 def test_a_crashed_lab_session_resumes_in_its_folder_on_the_same_wall_clock_grid(
-        crashed, tmp_path, capsys) -> None:
+        crashed, tmp_path, capsys, caplog) -> None:
     folder = _copy(crashed, tmp_path / "night")
     before = read_session(folder)["epochs"]
     last = {who: max(_epochs(before, who)) for who in ("alice", "bob")}
     assert 15 <= last["alice"] <= 20  # killed 10 min in
 
-    result = _resume(folder)
+    with caplog.at_level(logging.INFO, logger="dreamband.live.engine"):
+        result = _resume(folder)
+    # each stager replayed what its band sent before the crash (warm, not cold)
+    replayed = {r.args[0]: r.args[1] for r in caplog.records
+                if "replayed into its stager" in r.getMessage()}
+    assert replayed.keys() == {"alice", "bob"}
+    assert replayed["alice"] > 256 * 500 and replayed["bob"] > 400  # ~10 min of samples
     s = read_session(folder)
     assert s["complete"] and (folder / "epochs.parquet").exists()
     assert not list(folder.rglob("seg-*.arrows"))  # both runs compacted, raw streams too

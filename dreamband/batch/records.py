@@ -29,7 +29,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from dreamband.core.hypnogram import Hypnogram
 from dreamband.core.periods import RemPeriod
@@ -184,7 +183,7 @@ def band_recording(raw: RawFolder, band: str, who: str) -> Recording:
     from dreamband.staging.channels import pick_channels
     from dreamband.storage.export import channel_label, export_signal
 
-    names = _channel_names(raw, band, "eeg")
+    names = raw.channel_names(band, "eeg")
     labels = {name: channel_label(name, "eeg", raw.roles(who)) for name in names}
     source = f"{raw.folder} {band} eeg"
     wanted = names
@@ -205,19 +204,3 @@ def band_recording(raw: RawFolder, band: str, who: str) -> Recording:
         participant=who,
         meta={"gaps": sig.gaps(), "device": sig.device},
     )
-
-
-def _channel_names(raw: RawFolder, band: str, stream: str) -> list[str]:
-    """Channel names of a stream from its schema (no samples read)."""
-    folder = raw.root / band / stream
-    parquet = folder / "data.parquet"
-    segments = sorted(folder.glob("seg-*.arrows"))
-    try:
-        if parquet.is_file():
-            schema = pq.read_schema(parquet)
-        else:  # a recording that crashed before compaction: its first segment
-            with pa.OSFile(str(segments[0]), "rb") as src:
-                schema = pa.ipc.open_stream(src).schema
-    except (IndexError, OSError, pa.ArrowInvalid):  # read the rows, which says what is wrong
-        schema = raw.table(band, stream, keep=False).schema
-    return [name[3:] for name in schema.names if name.startswith("ch_")]

@@ -29,7 +29,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "band when omitted). --virtual N tries it without a radio (SIMULATED sleepers). "
             "--resume DIR continues a session that crashed in its own folder: same "
             "participants (taken from the session when omitted) and options, epochs on the "
-            "same wall-clock grid, the epochs lost in between absent; staging restarts cold."
+            "same wall-clock grid, the epochs lost in between absent; each live stager first "
+            "replays the samples recorded before the crash, so it continues warm."
         ),
     )
     p.add_argument("participants", nargs="*", metavar="NAME=BAND[:PROFILE]")

@@ -16,7 +16,9 @@ what the new run needs to keep the night one session:
   never repeats an epoch: the new run then starts now with the epoch after the last one
   journaled.
 
-Staging restarts cold: the live stagers' night-so-far history is not restored.
+Staging continues warm: each live stager replays the samples recorded before the crash
+(:mod:`dreamband.live.history`, :class:`dreamband.live.engine.LiveEngine`), so it stages the
+rest of the night as if its band had only been silent during the outage.
 """
 
 from __future__ import annotations

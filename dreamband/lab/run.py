@@ -17,8 +17,9 @@ statistics, the outcome and the resumes.
 ``resume=True`` continues a session that crashed in ``session_dir`` (see
 :mod:`dreamband.lab.resume`): participants and options come from the session, the epoch
 grid continues the session's wall-clock grid, the epochs lost between the crash and the
-restart stay absent, and staging restarts cold for each participant (the live stagers'
-night-so-far history is not restored).
+restart stay absent, and each participant's live stager continues warm: it first replays
+the samples the session's raw streams hold from before the crash
+(:mod:`dreamband.live.history`).
 """
 
 from __future__ import annotations
@@ -193,7 +194,8 @@ async def run_lab(participants: Sequence[LabParticipant], *, session_dir: Path |
     resume : bool
         Continue the session that crashed in ``session_dir`` (participants may be empty:
         then the recorded ones; the session's options replace those of ``options`` but the
-        duration and timing ones). Staging restarts cold after a resume.
+        duration and timing ones). The live stagers continue warm from the session's raw
+        streams.
     wall_clock : callable, optional
         Wall-clock time now (aware datetime; default the system clock): the session's
         ``wall_origin``, or on ``resume`` where the session's grid stands now. Tests with a
@@ -260,6 +262,8 @@ async def run_lab(participants: Sequence[LabParticipant], *, session_dir: Path |
                             heart_lag=opts.heart_lag, wall_origin=wall_origin, on_events=log,
                             resume=restart)
         for spec in specs:
+            # resumed: the stager first replays the night so far (the bands' notifications
+            # wait in the Bluetooth stack meanwhile; their samples keep their band times)
             engine.add_participant(**spec)
         if engine.recorder is not None:
             engine.recorder.set_meta(tool=LAB_TOOL, bands={

@@ -27,10 +27,14 @@ time from the epoch's newest sample to the event (transport and lag included). W
 ``lag > 0`` every stage is announced ``lag`` epochs late, fixed-lag smoothed.
 
 A session that crashed can be continued in its folder (``resume``, :class:`Resume`): the new
-run's grid continues the session's epoch numbering, epochs between the last one journaled
-and ``first_epoch`` are absent (no rows), and staging restarts cold — each participant's
-stager (its night-so-far scaling and smoothing) and the group's night trackers start afresh
-with the new run; nothing of the first run's history is restored.
+run's grid continues the session's epoch numbering, and epochs between the last one
+journaled and ``first_epoch`` are absent (no rows). Staging continues warm: each
+participant's stager is first given the samples its bands sent in the earlier runs, read
+back from the session's raw streams on the new run's clock
+(:func:`dreamband.live.history.history_blocks`; their epochs are journaled already, so
+nothing is announced or recorded again), then the absent epochs as unscored, so it is in
+the state it would have reached had its band only been silent during the outage. The
+group's night trackers start afresh with the new run.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -183,8 +187,12 @@ class LiveEngine:
         Continue the crashed session in ``session_dir`` (required then): ``grid`` must
         continue the session's epoch numbering (its origin the session's grid origin on
         this run's clock); epochs before ``resume.first_epoch`` are absent. Announces a
-        ``resumed`` event and appends to ``resumes`` in ``session.json``. Staging restarts
-        cold (see the module docstring).
+        ``resumed`` event and appends to ``resumes`` in ``session.json``. Each participant's
+        stager continues warm from the session's raw streams (see the module docstring).
+    warm_resume : bool
+        With ``resume``: replay the earlier runs' samples into the stagers (default). False
+        restarts them cold, as dreamband did before (kept for comparison:
+        ``bench/bench_resume.py``).
     """
 
     def __init__(self, grid: EpochGrid, *, session_dir: str | Path | None = None,
@@ -194,7 +202,7 @@ class LiveEngine:
                  context: int = 12, lag: int = 0, heart_lag: int = 0, fsync: bool = False,
                  wall_origin: datetime | None = None,
                  on_events: Callable[[list[Event]], None] | None = None,
-                 resume: Resume | None = None) -> None:
+                 resume: Resume | None = None, warm_resume: bool = True) -> None:
         if not 0.0 <= max_missing < 1.0:
             raise ValueError(f"max_missing must be in [0, 1); got {max_missing}")
         self.grid = grid
@@ -223,6 +231,7 @@ class LiveEngine:
         if resume is not None and session_dir is None:
             raise ValueError("resume needs the session folder to continue")
         self.resume = resume
+        self.warm_resume = bool(warm_resume)
         self.start_epoch = 0 if resume is None else int(resume.first_epoch)
         self.onset_origin = grid.origin if resume is None else float(resume.onset_origin)
         self.recorder = (SessionRecorder(session_dir, fsync, resume=resume is not None)
@@ -309,6 +318,10 @@ class LiveEngine:
                                  model_lag=self.heart_lag)
         else:
             raise ValueError(f"participant {name!r}: kind must be 'eeg' or 'heart'; got {kind!r}")
+        if self.resume is not None and self.recorder is not None and self.warm_resume:
+            replayed = self._warm_up(name, p)
+            logger.info("participant %s: %d samples of the earlier run(s) replayed into its "
+                        "stager", name, replayed)
         if self.start_epoch:  # a resumed session: nothing before its first epoch
             p.start_at(self.start_epoch)
         self._slots[name] = _Slot(name, p, Hysteresis(1, self.p_on, self.p_off))
@@ -320,6 +333,31 @@ class LiveEngine:
                            "roles": getattr(p, "roles", {"heart": p.streams[0]}),
                            **({"bands": bands} if bands else {})}
             self.recorder.set_meta(participants=parts)
+
+    def _warm_up(self, name: str, p: EegParticipant | HeartParticipant) -> int:
+        """A resumed session: give ``p`` the samples ``name``'s bands sent in the earlier
+        runs, then the absent epochs up to the new run's first as unscored; nothing is
+        announced or recorded. Returns the number of samples replayed."""
+        from dreamband.live.history import history_blocks
+
+        assert self.recorder is not None
+        channels = tuple(p.roles[r] for r in p.order) if isinstance(p, EegParticipant) else ()
+        n = 0
+        limit = self.grid.start(self.start_epoch)
+        for block in history_blocks(self.recorder.folder, name, p.streams[0], channels,
+                                    self.grid.origin):
+            early = block.host_time < limit  # the earlier runs' epochs only
+            if not early.all():
+                block = replace(block, samples=block.samples[:, early],
+                                device_time=block.device_time[early],
+                                host_time=block.host_time[early])
+            if block.n_samples:
+                p.push(block)
+                n += block.n_samples
+        if n:
+            p.flush(self.grid.start(self.start_epoch), 0.0)
+            p.drop_held()
+        return n
 
     def _note_band(self, slot: _Slot, device: str) -> None:
         """Record in ``session.json`` that ``device`` carries ``slot``'s signals (read by

@@ -140,6 +140,11 @@ class EegParticipant:
         the run that crashed)."""
         self._computed = self.next_epoch = max(self.next_epoch, int(epoch))
 
+    def drop_held(self) -> None:
+        """Forget the epochs staged but not yet announced (the fixed-lag buffer): after a
+        resumed session's earlier samples were replayed, whose epochs are journaled."""
+        self.lagger.flush()
+
     def flush(self, now: float, grace: float) -> list[Outcome]:
         """Close the epochs that ended before ``now - grace`` (a silent band)."""
         if self.epocher._current is None:  # never heard from: absent so far
@@ -274,6 +279,12 @@ class HeartParticipant:
         """Announce nothing before ``epoch`` (a resumed session: earlier epochs belong to
         the run that crashed)."""
         self._computed = self.next_epoch = max(self.next_epoch, int(epoch))
+
+    def drop_held(self) -> None:
+        """Forget the epochs staged but not yet announced (the fixed-lag buffer or the
+        fixed-lag model's held epochs): see :meth:`EegParticipant.drop_held`."""
+        self.lagger.flush()
+        self._held.clear()
 
     def flush(self, now: float, grace: float) -> list[Outcome]:
         """Close the epochs that ended before ``now - grace``."""

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from dreamband.core.beats import BeatSeries, beats_from_intervals
 from dreamband.core.recording import Channel, Recording
@@ -121,6 +122,21 @@ class RawFolder:
         if keep:
             self.tables[key] = table
         return table
+
+    def channel_names(self, band: str, stream: str) -> list[str]:
+        """Channel names of a stream from its schema (no samples read)."""
+        folder = self.root / band / stream
+        parquet = folder / "data.parquet"
+        segments = sorted(folder.glob("seg-*.arrows"))
+        try:
+            if parquet.is_file():
+                schema = pq.read_schema(parquet)
+            else:  # a recording that crashed before compaction: its first segment
+                with pa.OSFile(str(segments[0]), "rb") as src:
+                    schema = pa.ipc.open_stream(src).schema
+        except (IndexError, OSError, pa.ArrowInvalid):  # read the rows: they say what is wrong
+            schema = self.table(band, stream, keep=False).schema
+        return [name[3:] for name in schema.names if name.startswith("ch_")]
 
     @property
     def resumable(self) -> bool:
