@@ -58,9 +58,10 @@ def _shift(block, by: float):
     return replace(block, host_time=block.host_time + by, device_time=block.device_time)
 
 
-def _silent_outage(sl) -> list:
+def _silent_outage(sl, forecast_every: int = 0) -> list:
     """One run whose bands are silent from the crash to the restart."""
-    eng = LiveEngine(EpochGrid(ORIGIN), clock=Clock(), forecast_every=0, grace=0.0)
+    eng = LiveEngine(EpochGrid(ORIGIN), clock=Clock(), forecast_every=forecast_every,
+                     grace=0.0)
     _add(eng, sl)
     events = []
     ticked = False
@@ -75,9 +76,10 @@ def _silent_outage(sl) -> list:
     return events
 
 
-def _crash_and_resume(sl, folder: Path, warm: bool = True) -> tuple[list, LiveEngine]:
-    first = LiveEngine(EpochGrid(ORIGIN), session_dir=folder, clock=Clock(), forecast_every=0,
-                       grace=0.0)
+def _crash_and_resume(sl, folder: Path, warm: bool = True,
+                      forecast_every: int = 0) -> tuple[list, LiveEngine]:
+    first = LiveEngine(EpochGrid(ORIGIN), session_dir=folder, clock=Clock(),
+                       forecast_every=forecast_every, grace=0.0)
     _add(first, sl)
     later = []
     for who, b in _streams(sl):
@@ -89,7 +91,7 @@ def _crash_and_resume(sl, folder: Path, warm: bool = True) -> tuple[list, LiveEn
     first.recorder.flush()
     first.recorder.raw.flush()  # every sample on disk (a real crash loses the last second)
     resumed = LiveEngine(EpochGrid(ORIGIN_2), session_dir=folder, clock=Clock(),
-                         forecast_every=0, grace=0.0,
+                         forecast_every=forecast_every, grace=0.0,
                          resume=Resume(FIRST, 29, datetime(2026, 12, 6, 3, 0), ORIGIN),
                          warm_resume=warm)
     _add(resumed, sl)
@@ -156,3 +158,22 @@ def test_history_of_a_folder_without_raw_streams_or_channels_is_empty_with_a_war
     t = np.concatenate([b.host_time for b in blocks])
     np.testing.assert_allclose(t[:3] - ORIGIN_2, np.arange(3) / sl.fs)
     assert t.size == 4 * 30 * sl.fs
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_the_group_forecast_after_a_resume_knows_the_night_so_far(tmp_path, warm) -> None:
+    """Each participant's night tracker is fed the journaled night of the earlier run, so the
+    next-group-window forecasts after the restart are those of the silent-outage run (the
+    forecast's draws are seeded by epoch); restarted cold, they are not."""
+    sl = sleeper(N_EPOCHS, seed=3)
+
+    def forecasts(events):
+        return {e.epoch: e.data for e in events if e.kind == "forecast" and e.epoch >= FIRST}
+
+    want = forecasts(_silent_outage(sl, forecast_every=4))
+    got = forecasts(_crash_and_resume(sl, tmp_path / "s", warm, forecast_every=4)[0])
+    assert got and got.keys() == want.keys()
+    same = [got[j]["start_s"] == want[j]["start_s"] for j in got]
+    assert all(same) if warm else not any(same)
+    assert not [e for e in _crash_and_resume(sl, tmp_path / "t", warm)[0]
+                if e.kind.startswith("group_") and e.epoch < FIRST]  # no window of the past

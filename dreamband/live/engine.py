@@ -34,7 +34,9 @@ back from the session's raw streams on the new run's clock
 (:func:`dreamband.live.history.history_blocks`; their epochs are journaled already, so
 nothing is announced or recorded again), then the absent epochs as unscored, so it is in
 the state it would have reached had its band only been silent during the outage. The
-group's night trackers start afresh with the new run.
+group's night trackers (what the next-window forecast knows of each sleeper's night) are fed
+the earlier runs' journaled epochs; its windows start afresh, so a window the crash cut
+gets no ``group_close``.
 """
 
 from __future__ import annotations
@@ -508,13 +510,18 @@ class LiveEngine:
         return events
 
     def _skip_group(self, g: LiveGroup) -> None:
-        """A resumed session: feed the group the epochs before the first one as absent
-        (nobody was recorded: no window, no forecast, no event)."""
-        every, g.forecast_every = g.forecast_every, 0
-        absent = [(ABSENT, 0.0, -1)] * len(self._slots)
+        """A resumed session: feed the group the epochs before the first one. Its windows
+        see them absent (no window, no forecast, no event: the earlier runs announced
+        theirs); with ``warm_resume`` each participant's night tracker sees the night codes
+        the earlier runs journaled, so the forecast knows the night so far (sleep onset,
+        REM periods), as a run whose bands were only silent during the outage would."""
+        names = list(self._slots)
+        codes = {n: np.full(self.start_epoch, -1, dtype=np.int8) for n in names}
+        if self.warm_resume and self.recorder is not None:
+            codes = _journaled_codes(self.recorder.folder, codes)
         while g.next_epoch < self.start_epoch:
-            g.update(absent)
-        g.forecast_every = every
+            j = g.next_epoch
+            g.skip([int(codes[n][j]) for n in names])
 
     # views ---------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -609,3 +616,27 @@ def _jsonable(x: Any) -> Any:
     if isinstance(x, np.ndarray):
         return x.tolist()
     return str(x)
+
+
+def _journaled_codes(folder: Path, codes: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Night codes (-1 absent, 0 wake, 1 NREM, 2 REM) of the journaled epochs before each
+    array's end, as :meth:`LiveEngine._decided` gives the group: REM by the hysteresis
+    state, unscored absent."""
+    from dreamband.live.journal import EPOCH_SCHEMA, read_journal
+
+    try:
+        t = read_journal(folder / "epochs", EPOCH_SCHEMA)
+    except (OSError, ValueError) as exc:  # Arrow errors too: the forecast then starts cold
+        logger.warning("%s: journaled epochs unreadable (%s); the forecast starts cold",
+                       folder, exc)
+        return codes
+    who = t.column("participant").to_pylist()
+    epoch = t.column("epoch").to_numpy()
+    scored = t.column("scored").to_numpy(zero_copy_only=False)
+    rem = t.column("rem_state").to_numpy() == REM
+    wake = t.column("stage_code").to_numpy() == 0
+    night = np.where(~scored, -1, np.where(rem, 2, np.where(wake, 0, 1)))
+    for i, (name, j) in enumerate(zip(who, epoch.tolist(), strict=True)):
+        if name in codes and 0 <= j < codes[name].size:
+            codes[name][j] = night[i]
+    return codes

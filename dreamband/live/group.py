@@ -18,6 +18,7 @@ import numpy as np
 from dreamband.live.epocher import EpochGrid
 from dreamband.sync.group_forecast import simulate_group
 from dreamband.sync.schedule import LiveScheduler
+from dreamband.sync.timeline import ABSENT
 from dreamband.sync.types import GroupWindow
 from dreamband.sync.windows import WindowRule
 
@@ -78,6 +79,16 @@ class LiveGroup:
             if fc is not None:
                 out.append(("forecast", j, fc))
         return out
+
+    def skip(self, codes: list[int]) -> None:
+        """Feed epoch :attr:`next_epoch` of a resumed session's earlier runs: each
+        participant's night tracker (the forecast's sleep onset and REM history) gets its
+        night code (-1 absent, 0 wake, 1 NREM, 2 REM); the windows get everyone absent, so
+        no window or event comes of it (the earlier runs announced theirs)."""
+        for name, c in zip(self.names, codes, strict=True):
+            self.sched.trackers[name].update(int(c))
+        self.sched.windows.update(np.full(len(self.names), ABSENT, dtype=np.int8))
+        self.next_epoch += 1
 
     def _events(self, wevents) -> list[tuple[str, int, dict]]:
         out = []
