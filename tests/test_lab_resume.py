@@ -9,6 +9,7 @@ grid; batch then sees one night per participant. Plumbing only, no accuracy is r
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import shutil
@@ -27,6 +28,7 @@ from test_lab import _world
 from dreamband.cli.main import main
 from dreamband.errors import InputFileError
 from dreamband.lab import LabOptions, LabParticipant, run_lab
+from dreamband.lab.console import print_summary
 from dreamband.lab.resume import load_resume
 from dreamband.live.journal import EPOCH_SCHEMA, Journal, read_journal
 from dreamband.live.session import SessionRecorder, read_session
@@ -109,6 +111,12 @@ def test_a_crashed_lab_session_resumes_in_its_folder_on_the_same_wall_clock_grid
                 if "replayed into its stager" in r.getMessage()}
     assert replayed.keys() == {"alice", "bob"}
     assert replayed["alice"] > 256 * 500 and replayed["bob"] > 400  # ~10 min of samples
+    warm = result.engine_summary["warm_up_s"]
+    assert warm.keys() == {"alice", "bob"} and all(500 < v <= KILL_AT_S for v in warm.values())
+    buf = io.StringIO()
+    print_summary(result, buf)
+    assert "stagers continued warm, from the signal recorded before the crash: alice 0.2 h" \
+        in buf.getvalue()
     s = read_session(folder)
     assert s["complete"] and (folder / "epochs.parquet").exists()
     assert not list(folder.rglob("seg-*.arrows"))  # both runs compacted, raw streams too

@@ -54,3 +54,9 @@ def print_summary(result: LabResult, out: TextIO) -> None:
     for r in result.resumes:
         print(f"  resumed {r.get('wall_time')} at epoch {r.get('first_epoch')} "
               f"({r.get('gap_s', 0.0):g} s of epochs absent)", file=out)
+    warm = result.engine_summary.get("warm_up_s")
+    if warm is not None:
+        said = ", ".join(f"{n} {v / 3600:.1f} h" for n, v in warm.items() if v > 0)
+        print("  stagers continued warm, from the signal recorded before the crash: " + said
+              if said else "  stagers restarted cold (no signal recorded before the crash)",
+              file=out)

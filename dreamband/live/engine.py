@@ -234,6 +234,8 @@ class LiveEngine:
             raise ValueError("resume needs the session folder to continue")
         self.resume = resume
         self.warm_resume = bool(warm_resume)
+        #: participant -> seconds of the earlier runs' signal its stager replayed (a resume)
+        self.warmed: dict[str, float] = {}
         self.start_epoch = 0 if resume is None else int(resume.first_epoch)
         self.onset_origin = grid.origin if resume is None else float(resume.onset_origin)
         self.recorder = (SessionRecorder(session_dir, fsync, resume=resume is not None)
@@ -321,9 +323,10 @@ class LiveEngine:
         else:
             raise ValueError(f"participant {name!r}: kind must be 'eeg' or 'heart'; got {kind!r}")
         if self.resume is not None and self.recorder is not None and self.warm_resume:
-            replayed = self._warm_up(name, p)
+            replayed, span = self._warm_up(name, p)
+            self.warmed[name] = span
             logger.info("participant %s: %d samples of the earlier run(s) replayed into its "
-                        "stager", name, replayed)
+                        "stager (%.0f s of signal)", name, replayed, span)
         if self.start_epoch:  # a resumed session: nothing before its first epoch
             p.start_at(self.start_epoch)
         self._slots[name] = _Slot(name, p, Hysteresis(1, self.p_on, self.p_off))
@@ -336,15 +339,17 @@ class LiveEngine:
                            **({"bands": bands} if bands else {})}
             self.recorder.set_meta(participants=parts)
 
-    def _warm_up(self, name: str, p: EegParticipant | HeartParticipant) -> int:
+    def _warm_up(self, name: str, p: EegParticipant | HeartParticipant) -> tuple[int, float]:
         """A resumed session: give ``p`` the samples ``name``'s bands sent in the earlier
         runs, then the absent epochs up to the new run's first as unscored; nothing is
-        announced or recorded. Returns the number of samples replayed."""
+        announced or recorded. Returns the number of samples replayed and the seconds from
+        the first to the last."""
         from dreamband.live.history import history_blocks
 
         assert self.recorder is not None
         channels = tuple(p.roles[r] for r in p.order) if isinstance(p, EegParticipant) else ()
         n = 0
+        first = last = math.nan
         limit = self.grid.start(self.start_epoch)
         for block in history_blocks(self.recorder.folder, name, p.streams[0], channels,
                                     self.grid.origin):
@@ -356,10 +361,12 @@ class LiveEngine:
             if block.n_samples:
                 p.push(block)
                 n += block.n_samples
+                first = float(block.host_time[0]) if not n - block.n_samples else first
+                last = float(block.host_time[-1])
         if n:
             p.flush(self.grid.start(self.start_epoch), 0.0)
             p.drop_held()
-        return n
+        return n, (last - first) if n else 0.0
 
     def _note_band(self, slot: _Slot, device: str) -> None:
         """Record in ``session.json`` that ``device`` carries ``slot``'s signals (read by
@@ -585,6 +592,8 @@ class LiveEngine:
         }
         if self.recorder is not None and self.recorder.meta.get("resumes"):
             summary["resumes"] = self.recorder.meta["resumes"]
+        if self.resume is not None:
+            summary["warm_up_s"] = dict(self.warmed)  # empty: the stagers restarted cold
         if self.recorder is not None:
             summary["files"] = self.recorder.close(summary)
         return summary
