@@ -117,8 +117,11 @@ def test_ctrl_c_stops_cleanly_and_compacts(tmp_path: Path) -> None:
             f"raise SystemExit(m.main(['record', '--virtual', '2', '--speed', '10', "
             f"'--no-status', '--out', {str(out)!r}]))")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # Ctrl-C as a terminal sends it, even where the test runner was started with SIGINT
+    # ignored (a background job of a non-interactive shell), which the child would inherit
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not list(out.rglob("seg-*.arrows")):

@@ -360,8 +360,9 @@ class LiveEngine:
                                 host_time=block.host_time[early])
             if block.n_samples:
                 p.push(block)
+                if not n:
+                    first = float(block.host_time[0])
                 n += block.n_samples
-                first = float(block.host_time[0]) if not n - block.n_samples else first
                 last = float(block.host_time[-1])
         if n:
             p.flush(self.grid.start(self.start_epoch), 0.0)
