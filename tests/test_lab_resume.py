@@ -291,7 +291,8 @@ def test_cli_resume_reaches_the_lab_run_with_the_session_participants(
 
     monkeypatch.setattr(console, "run_and_show", fake)
     assert main(["lab", "--resume", str(folder), "--epoch", "30", "--k", "1", "--quiet"]) == 0
-    assert seen == {"people": [], "out": folder, "resume": True}
+    assert seen["people"] == [] and seen["out"] == folder
+    assert seen["resume"].folder == folder  # the plan checked once, handed on (not reloaded)
     plan = load_resume(folder)
     alice, bob = plan.participants()
     assert (alice.name, alice.target, alice.profile, alice.eeg, alice.eog) == (
@@ -527,3 +528,11 @@ def test_batch_restages_both_runs_of_a_resumed_session_on_one_grid(crashed, tmp_
         assert len(scored & set(after)) >= len(after) - 2
         hole = set(range(max(before) + 2, first - 1))
         assert hole and not (scored & hole)
+
+
+def test_a_resume_plan_of_another_folder_is_refused(tmp_path) -> None:
+    from dreamband.lab.run import LabError
+
+    plan = load_resume(_fake_session(tmp_path / "s"))
+    with pytest.raises(LabError, match="the resume plan is for"):
+        asyncio.run(run_lab([], session_dir=tmp_path / "other", resume=plan))

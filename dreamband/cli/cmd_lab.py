@@ -119,10 +119,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.virtual and not args.participants and args.resume is None:
         raise DreambandError("lab: give NAME=ADDRESS_OR_NAME[:PROFILE] for each band "
                              "(or --virtual N)")
+    plan = None
     if args.resume is not None:
         from dreamband.lab.resume import load_resume
 
-        check_resume_options(args, load_resume(args.resume))
+        plan = load_resume(args.resume)
+        check_resume_options(args, plan)
     out = args.out or args.resume
     try:
         options = lab_options(args)
@@ -145,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = run_and_show(people, out, options, band_options, timebase, live,
                               args.quiet, args.events, not args.no_stage_events,
-                              resume=args.resume is not None)
+                              resume=plan or False)
     except LabError as exc:
         raise DreambandError(f"lab: {exc}") from None
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from rich.console import Console
 
 from dreamband.lab.participants import LabParticipant
+from dreamband.lab.resume import ResumePlan
 from dreamband.lab.run import LabOptions, LabResult, run_lab
 from dreamband.lab.view import LabView
 
@@ -22,9 +23,9 @@ __all__ = ["print_summary", "run_and_show"]
 def run_and_show(people: Sequence[LabParticipant], out: Path, options: LabOptions,
                  band_options: dict[str, Any], timebase: Any, live: bool | None, quiet: bool,
                  events_out: str | None = None, event_stages: bool = True,
-                 resume: bool = False) -> LabResult:
+                 resume: bool | ResumePlan = False) -> LabResult:
     """Run the lab session with the terminal view (none when ``quiet``); return its result
-    (``resume``: continue the session that crashed in ``out``)."""
+    (``resume``: continue the session that crashed in ``out``; a plan already loaded)."""
     # events on standard output: the view goes to standard error
     console = Console(stderr=events_out == "-")
     view = None if quiet else LabView(console, live=live)

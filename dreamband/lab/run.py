@@ -164,7 +164,7 @@ async def run_lab(participants: Sequence[LabParticipant], *, session_dir: Path |
                   band_options: dict[str, Any] | None = None, timebase: Any = None,
                   on_update: Callable[[dict[str, Any]], None] | None = None,
                   stop: asyncio.Event | None = None, events_out: str | Path | None = None,
-                  event_stages: bool = True, resume: bool = False,
+                  event_stages: bool = True, resume: bool | ResumePlan = False,
                   wall_clock: Callable[[], datetime] | None = None) -> LabResult:
     """Run a lab session (see the module docstring).
 
@@ -191,11 +191,12 @@ async def run_lab(participants: Sequence[LabParticipant], *, session_dir: Path |
         standard output (:class:`dreamband.live.eventlog.JsonlEvents`).
     event_stages : bool
         Include the per-epoch ``stage`` events in ``events_out``.
-    resume : bool
+    resume : bool or ResumePlan
         Continue the session that crashed in ``session_dir`` (participants may be empty:
         then the recorded ones; the session's options replace those of ``options`` but the
         duration and timing ones). The live stagers continue warm from the session's raw
-        streams.
+        streams. A :class:`~dreamband.lab.resume.ResumePlan` of ``session_dir`` already
+        loaded (and checked) by the caller is used as it is.
     wall_clock : callable, optional
         Wall-clock time now (aware datetime; default the system clock): the session's
         ``wall_origin``, or on ``resume`` where the session's grid stands now. Tests with a
@@ -224,8 +225,13 @@ async def run_lab(participants: Sequence[LabParticipant], *, session_dir: Path |
     opts = options or LabOptions()
     people = list(participants)
     plan = None
-    if resume:
+    if isinstance(resume, ResumePlan):
+        if session_dir is None or Path(session_dir).resolve() != resume.folder.resolve():
+            raise LabError(f"the resume plan is for {resume.folder}, not {session_dir}")
+        plan = resume
+    elif resume:
         plan = _resume_plan(session_dir)
+    if plan is not None:
         people, opts = plan.participants(people), plan.options(opts)
     now_wall = wall_clock or (lambda: datetime.now().astimezone())
     names = [p.name for p in people]
