@@ -254,12 +254,15 @@ def render(summary: dict[str, Any], file: TextIO) -> None:
         con.print(f"Live session {summary['path']}: {state}; wall-clock start "
                   f"{summary['wall_origin'] or 'not recorded'}, {summary['epoch_length']:g}-s "
                   f"epochs, raw streams of {len(summary['bands_recorded'])} band(s)")
+        from dreamband.live.session import warm_up_text
+
         for r in summary.get("resumes", []):
             before = r.get("last_epoch_before")
             con.print(f"resumed after a crash at {r.get('wall_time')}: epochs from "
                       f"{r.get('first_epoch')} (last before: "
                       f"{'none' if before is None else before}; "
-                      f"{float(r.get('gap_s') or 0.0) / 60:.1f} min absent)"
+                      f"{float(r.get('gap_s') or 0.0) / 60:.1f} min absent; "
+                      f"{warm_up_text(r)})"
                       + ("" if r.get("cut_window_start_s") is None else
                          f"; the group window open since {r['cut_window_start_s']:.0f} s "
                          "was cut by the crash"))

@@ -16,6 +16,7 @@ from dreamband.lab.participants import LabParticipant
 from dreamband.lab.resume import ResumePlan
 from dreamband.lab.run import LabOptions, LabResult, run_lab
 from dreamband.lab.view import LabView
+from dreamband.live.session import warm_up_text
 
 __all__ = ["print_summary", "run_and_show"]
 
@@ -54,10 +55,5 @@ def print_summary(result: LabResult, out: TextIO) -> None:
     print(f"  group REM windows: {len(windows)}", file=out)
     for r in result.resumes:
         print(f"  resumed {r.get('wall_time')} at epoch {r.get('first_epoch')} "
-              f"({r.get('gap_s', 0.0):g} s of epochs absent)", file=out)
-    warm = result.engine_summary.get("warm_up_s")
-    if warm is not None:
-        said = ", ".join(f"{n} {v / 3600:.1f} h" for n, v in warm.items() if v > 0)
-        print("  stagers continued warm, from the signal recorded before the crash: " + said
-              if said else "  stagers restarted cold (no signal recorded before the crash)",
-              file=out)
+              f"({r.get('gap_s', 0.0):g} s of epochs absent; {warm_up_text(r)})", file=out)
+

@@ -234,7 +234,8 @@ class LiveEngine:
             raise ValueError("resume needs the session folder to continue")
         self.resume = resume
         self.warm_resume = bool(warm_resume)
-        #: participant -> seconds of the earlier runs' signal its stager replayed (a resume)
+        #: participant -> seconds of the earlier runs' signal its stager replayed (a resume;
+        #: also ``warm_up_s`` of this run's ``resumes`` entry in ``session.json``)
         self.warmed: dict[str, float] = {}
         self.start_epoch = 0 if resume is None else int(resume.first_epoch)
         self.onset_origin = grid.origin if resume is None else float(resume.onset_origin)
@@ -327,6 +328,11 @@ class LiveEngine:
             self.warmed[name] = span
             logger.info("participant %s: %d samples of the earlier run(s) replayed into its "
                         "stager (%.0f s of signal)", name, replayed, span)
+            # in this run's ``resumes`` entry: what each stager knew when the run began
+            resumes = list(self.recorder.meta.get("resumes", []))
+            if resumes:
+                resumes[-1] = {**resumes[-1], "warm_up_s": dict(self.warmed)}
+                self.recorder.set_meta(resumes=resumes)
         if self.start_epoch:  # a resumed session: nothing before its first epoch
             p.start_at(self.start_epoch)
         self._slots[name] = _Slot(name, p, Hysteresis(1, self.p_on, self.p_off))
@@ -593,8 +599,6 @@ class LiveEngine:
         }
         if self.recorder is not None and self.recorder.meta.get("resumes"):
             summary["resumes"] = self.recorder.meta["resumes"]
-        if self.resume is not None:
-            summary["warm_up_s"] = dict(self.warmed)  # empty: the stagers restarted cold
         if self.recorder is not None:
             summary["files"] = self.recorder.close(summary)
         return summary

@@ -34,7 +34,7 @@ from dreamband.live.journal import EPOCH_SCHEMA, EVENT_SCHEMA, Journal, read_jou
 from dreamband.storage.raw import RawRecorder
 from firmware_bridge.types import Gap, SampleBlock
 
-__all__ = ["SessionRecorder", "read_session", "resumable_meta"]
+__all__ = ["SessionRecorder", "read_session", "resumable_meta", "warm_up_text"]
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -192,3 +192,11 @@ def read_session(folder: str | os.PathLike) -> dict[str, Any]:
     summary = load("summary.json")
     return {"meta": load("session.json") or {}, "epochs": epochs, "events": events,
             "summary": summary, "complete": summary is not None}
+
+
+def warm_up_text(resume: dict[str, Any]) -> str:
+    """How the stagers of one resumed run started (its ``resumes`` entry's ``warm_up_s``)."""
+    warm = resume.get("warm_up_s") or {}
+    said = ", ".join(f"{n} {v / 3600:.1f} h" for n, v in warm.items() if v > 0)
+    return (f"stagers warm from the signal recorded before: {said}" if said
+            else "stagers restarted cold")
