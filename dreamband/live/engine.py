@@ -371,7 +371,7 @@ class LiveEngine:
                 n += block.n_samples
                 last = float(block.host_time[-1])
         if n:
-            p.flush(self.grid.start(self.start_epoch), 0.0)
+            p.flush(limit, 0.0)
             p.drop_held()
         return n, (last - first) if n else 0.0
 

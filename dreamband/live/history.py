@@ -54,7 +54,7 @@ def history_blocks(session_dir: str | os.PathLike, participant: str, stream: str
     ------
     SampleBlock
         In the order the rows were recorded (each band's rows in turn, the band heard first
-        first), :data:`BLOCK_S` seconds of a regular stream or 64 rows of an irregular one
+        first), :data:`BLOCK_S` seconds of a regular stream or 600 rows of an irregular one
         per block. Nothing when the session recorded no raw rows for the participant, or
         its runs cannot be placed on one clock (a warning is logged).
     """
